@@ -1,0 +1,60 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+PORT ?= 4599
+
+.PHONY: venv demo test lint typecheck unit integration infrastructure e2e synth deploy local clean bench
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt functions/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+demo: venv
+	$(PY) -m runbook demo --port $(PORT)
+
+test: venv lint typecheck
+	$(PY) -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy functions stacks runbook app.py
+
+unit: venv
+	$(PY) -m pytest -q tests/unit
+
+integration: venv
+	$(PY) -m pytest -q tests/integration
+
+infrastructure: venv
+	$(PY) -m pytest -q tests/infrastructure
+
+e2e: venv
+	$(PY) -m pytest -q tests/e2e
+
+synth: venv
+	PATH=$(abspath $(BIN)):$$PATH $(PY) -m runbook synth
+
+# Deploy to the AWS account of your current credentials (AWS_PROFILE / AWS_REGION).
+# Uses the AWS CDK CLI through npx with the Node.js that the virtual environment carries.
+CDK_CLI_VERSION ?= 2.1033.0
+deploy: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) deploy IncidentRunbook --require-approval broadening
+
+local: venv
+	$(PY) -m runbook local up --port $(PORT)
+
+bench: venv
+	$(PY) bench/diagnostics.py || true
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache build
