@@ -1,0 +1,124 @@
+"""`runbook`: start, list, show and resolve incidents; run the local emulator and the demo.
+
+Works against AWS (--profile/--region, or the usual AWS_* variables) and against the local
+emulator (--endpoint-url http://127.0.0.1:PORT), finding everything through the stack outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from runbook import STACK_NAME, commands
+from runbook.context import Context
+from runbook.errors import CliError
+
+DEFAULT_LOCAL_PORT = 4599
+
+
+def _resource(value: str) -> dict[str, str]:
+    kind, sep, ident = value.partition("=")
+    if not sep or not kind or not ident:
+        raise argparse.ArgumentTypeError(
+            f"expected TYPE=ID (e.g. AWS::Lambda::Function=orders-api), got {value!r}"
+        )
+    return {"type": kind, "id": ident}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="runbook", description=__doc__)
+    aws = argparse.ArgumentParser(add_help=False)
+    aws.add_argument(
+        "--endpoint-url", help="talk to the local emulator (e.g. http://127.0.0.1:4599)"
+    )
+    aws.add_argument("--profile", help="AWS profile")
+    aws.add_argument("--region", help="AWS region")
+    aws.add_argument(
+        "--stack-name", default=STACK_NAME, help="deployed stack (default %(default)s)"
+    )
+    aws.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    start = sub.add_parser("start", parents=[aws], help="open an incident and start its response")
+    start.add_argument(
+        "--event-file", type=Path, help="an EventBridge event (JSON) or operator input"
+    )
+    start.add_argument("--title", help="what is broken")
+    start.add_argument("--severity", choices=["critical", "high", "standard"])
+    start.add_argument(
+        "--resource",
+        action="append",
+        type=_resource,
+        default=[],
+        metavar="TYPE=ID",
+        help="affected resource, repeatable (AWS::Lambda::Function=orders-api)",
+    )
+    start.add_argument("--description", help="more context for responders")
+
+    lst = sub.add_parser("list", parents=[aws], help="list incidents, newest first")
+    lst.add_argument("--status", help="only this status (OPEN, MONITORING, RESOLVED, UNRESOLVED)")
+    lst.add_argument("--limit", type=int, default=50)
+
+    show = sub.add_parser("show", parents=[aws], help="one incident with its timeline")
+    show.add_argument("incident_id")
+
+    resolve = sub.add_parser(
+        "resolve", parents=[aws], help="resolve an incident (resumes its workflow)"
+    )
+    resolve.add_argument("incident_id")
+    resolve.add_argument("--note", required=True, help="what fixed it")
+    resolve.add_argument("--by", default=None, help="who resolved it (default: $USER)")
+
+    pm = sub.add_parser("postmortem", parents=[aws], help="download an incident's postmortem")
+    pm.add_argument("incident_id")
+    pm.add_argument("--out", type=Path, help="file to write (default: print it)")
+
+    local = sub.add_parser("local", help="the embedded local emulator")
+    local_sub = local.add_subparsers(dest="local_command", required=True, metavar="ACTION")
+    up = local_sub.add_parser("up", help="start the emulator, deploy the stack, wait for Ctrl-C")
+    up.add_argument("--port", type=int, default=DEFAULT_LOCAL_PORT)
+    up.add_argument("--workdir", type=Path, default=None, help="where cdk.out and logs go")
+
+    demo = sub.add_parser("demo", help="run a whole incident on the local emulator")
+    demo.add_argument("--port", type=int, default=DEFAULT_LOCAL_PORT)
+    demo.add_argument("--workdir", type=Path, default=None)
+
+    sub.add_parser("synth", help="synthesise the CDK app into cdk.out (cdk-nag runs)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "local":
+            from runbook.local import run_local_up
+
+            return run_local_up(port=args.port, workdir=args.workdir)
+        if args.command == "demo":
+            from runbook.demo import run_demo
+
+            return run_demo(port=args.port, workdir=args.workdir)
+        if args.command == "synth":
+            return commands.synth()
+        ctx = Context(
+            endpoint_url=args.endpoint_url,
+            profile=args.profile,
+            region=args.region,
+            stack_name=args.stack_name,
+        )
+        handler = {
+            "start": commands.start,
+            "list": commands.list_incidents,
+            "show": commands.show,
+            "resolve": commands.resolve,
+            "postmortem": commands.postmortem,
+        }[args.command]
+        print(handler(ctx, args))
+        return 0
+    except CliError as err:
+        print(f"runbook: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,203 @@
+"""What each CLI command does. Each returns the text to print; problems raise CliError."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from runbook import REPO_ROOT
+from runbook.context import Context
+from runbook.errors import CliError
+from runbook.render import fields, table, to_json
+
+INCIDENT_ID_PREFIX = "inc-"
+
+
+def _operator_input(args: argparse.Namespace) -> dict[str, Any]:
+    if args.event_file:
+        try:
+            loaded = json.loads(Path(args.event_file).read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise CliError(f"cannot read event file {args.event_file}: {err}") from None
+        if not isinstance(loaded, dict):
+            raise CliError(f"event file {args.event_file} must hold a JSON object")
+        return loaded
+    if not args.title:
+        raise CliError("give --title (and optionally --severity/--resource) or --event-file")
+    body: dict[str, Any] = {"title": args.title}
+    if args.severity:
+        body["severity"] = args.severity
+    if args.resource:
+        body["resources"] = args.resource
+    if args.description:
+        body["description"] = args.description
+    return body
+
+
+def start(ctx: Context, args: argparse.Namespace) -> str:
+    """Start an execution named after the incident id, as ingest does for alarms."""
+    from incidents.ids import incident_id_for_input
+
+    body = _operator_input(args)
+    incident_id = incident_id_for_input(body, now=datetime.now(UTC))
+    execution_input = {"incident_id": incident_id, "event": body} if "detail-type" in body else body
+    sfn = ctx.client("stepfunctions")
+    try:
+        started = sfn.start_execution(
+            stateMachineArn=ctx.output("StateMachineArn"),
+            name=incident_id,
+            input=json.dumps(execution_input),
+        )
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "ExecutionAlreadyExists":
+            raise CliError(f"incident {incident_id} already has a response running") from None
+        raise CliError(f"cannot start the response: {err}") from None
+    result = {"incident_id": incident_id, "execution_arn": started["executionArn"]}
+    if args.json:
+        return to_json(result)
+    return f"Opened incident {incident_id}\nexecution: {started['executionArn']}"
+
+
+def _summary(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": item["incident_id"],
+        "status": item.get("status"),
+        "severity": item.get("severity"),
+        "title": item.get("title"),
+        "opened_at": item.get("opened_at"),
+        "execution_arn": item.get("execution_arn"),
+        "postmortem_uri": item.get("postmortem_uri"),
+    }
+
+
+def _scan_incidents(ctx: Context) -> list[dict[str, Any]]:
+    table_ = ctx.table()
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = table_.scan(**kwargs)
+        items.extend(
+            i
+            for i in page.get("Items", [])
+            if str(i.get("incident_id", "")).startswith(INCIDENT_ID_PREFIX)
+        )
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def list_incidents(ctx: Context, args: argparse.Namespace) -> str:
+    items = _scan_incidents(ctx)
+    if args.status:
+        items = [i for i in items if str(i.get("status", "")).upper() == args.status.upper()]
+    items.sort(key=lambda i: str(i.get("opened_at", "")), reverse=True)
+    rows = [_summary(i) for i in items[: args.limit]]
+    if args.json:
+        return to_json(rows)
+    if not rows:
+        return "No incidents."
+    return table(
+        ["ID", "STATUS", "SEVERITY", "OPENED", "TITLE"],
+        [[r["id"], r["status"], r["severity"], r["opened_at"], r["title"]] for r in rows],
+    )
+
+
+def _get_incident(ctx: Context, incident_id: str) -> dict[str, Any]:
+    item = ctx.table().get_item(Key={"incident_id": incident_id}, ConsistentRead=True).get("Item")
+    if not item:
+        raise CliError(f"unknown incident {incident_id}")
+    return dict(item)
+
+
+def show(ctx: Context, args: argparse.Namespace) -> str:
+    item = _get_incident(ctx, args.incident_id)
+    item.pop("task_token", None)  # a live credential for the workflow: never print it
+    execution: dict[str, Any] = {}
+    if item.get("execution_arn"):
+        try:
+            described = ctx.client("stepfunctions").describe_execution(
+                executionArn=item["execution_arn"]
+            )
+            execution = {"status": described["status"], "started": str(described["startDate"])}
+        except ClientError:
+            execution = {"status": "unknown (execution not found)"}
+    if args.json:
+        return to_json({**item, "execution": execution})
+    resources = ", ".join(f"{r.get('type')}={r.get('id')}" for r in item.get("resources", []) or [])
+    head = fields(
+        [
+            ("Incident", item["incident_id"]),
+            ("Title", item.get("title")),
+            ("Status", item.get("status")),
+            ("Severity", f"{item.get('severity')} ({item.get('severity_rule', '')})"),
+            ("Opened", item.get("opened_at")),
+            ("Resources", resources),
+            ("Alarm", item.get("alarm_name")),
+            ("Execution", f"{item.get('execution_arn', '')} [{execution.get('status', '-')}]"),
+            ("Diagnostics", item.get("diagnostics_uri")),
+            ("Postmortem", item.get("postmortem_uri")),
+            ("Resolved by", item.get("resolved_by")),
+            ("Note", item.get("resolution_note")),
+        ]
+    )
+    timeline = item.get("timeline") or []
+    if not timeline:
+        return head
+    rows = [[t.get("at"), t.get("event"), t.get("detail", "")] for t in timeline]
+    return head + "\n\nTimeline\n" + table(["AT", "EVENT", "DETAIL"], rows)
+
+
+def resolve(ctx: Context, args: argparse.Namespace) -> str:
+    """Resume the waiting workflow through the same token protocol as an alarm OK."""
+    from recovery.resume import RecoveryResumer
+    from shared.errors import AlreadyResolved, IncidentNotFound
+
+    by = args.by or f"operator:{os.environ.get('USER') or getpass.getuser()}"
+    resumer = RecoveryResumer(table=ctx.table(), sfn=ctx.client("stepfunctions"))
+    try:
+        outcome = resumer.resolve(args.incident_id, by=by, note=args.note)
+    except IncidentNotFound:
+        raise CliError(f"unknown incident {args.incident_id}") from None
+    except AlreadyResolved as err:
+        raise CliError(f"incident {args.incident_id} is already resolved ({err})") from None
+    if args.json:
+        return to_json({"incident_id": args.incident_id, "outcome": outcome})
+    if outcome == "resumed":
+        return f"Resolved {args.incident_id}: the workflow resumes and writes the postmortem."
+    return (
+        f"Recorded the resolution of {args.incident_id}: the workflow resumes as soon as it "
+        "starts waiting for recovery."
+    )
+
+
+def postmortem(ctx: Context, args: argparse.Namespace) -> str:
+    item = _get_incident(ctx, args.incident_id)
+    uri = item.get("postmortem_uri")
+    if not uri:
+        raise CliError(
+            f"incident {args.incident_id} has no postmortem yet (status {item.get('status')})"
+        )
+    bucket, _, key = str(uri).removeprefix("s3://").partition("/")
+    body = ctx.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    if args.out:
+        Path(args.out).write_text(body)
+        return f"Wrote {args.out} ({uri})"
+    return body
+
+
+def synth() -> int:
+    """Synthesise into cdk.out with the venv's Node on PATH (jsii needs it); cdk-nag runs."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("CDK_OUTDIR", str(REPO_ROOT / "cdk.out"))
+    # Runs our own app.py with this interpreter: no untrusted input.
+    return subprocess.call([sys.executable, str(REPO_ROOT / "app.py")], cwd=REPO_ROOT, env=env)  # noqa: S603

@@ -1,0 +1,259 @@
+"""`make demo`: a whole incident on the local emulator, narrated as it happens.
+
+A Lambda function `orders-api` starts failing (error logs and an Errors metric are seeded), its
+critical alarm fires, and the runbook does the rest: page, diagnostics, the incident waiting for
+recovery; then the alarm returns to OK and the postmortem is written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from runbook.context import Context
+from runbook.errors import CliError
+
+T = TypeVar("T")
+FUNCTION = "orders-api"
+ALARM = "orders-api-errors"
+ACCOUNT = "123456789012"
+
+
+def _say(message: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+
+
+def wait_for(
+    what: str, probe: Callable[[], T | None], timeout: float = 120.0, every: float = 0.5
+) -> T:
+    """Poll `probe` until it returns something truthy; fail with a clear message on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(every)
+    raise CliError(f"demo: timed out after {timeout:.0f}s waiting for {what}")
+
+
+def _function_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    raise RuntimeError('boom')\n")
+    return buffer.getvalue()
+
+
+def seed_failing_function(ctx: Context) -> None:
+    """A Lambda function with error logs and an Errors metric, as a real outage leaves them."""
+    iam = ctx.client("iam")
+    role = iam.create_role(
+        RoleName=f"{FUNCTION}-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    ctx.client("lambda").create_function(
+        FunctionName=FUNCTION,
+        Runtime="python3.13",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": _function_zip()},
+        MemorySize=512,
+        Timeout=15,
+    )
+    logs = ctx.client("logs")
+    group = f"/aws/lambda/{FUNCTION}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="2026/11/22/[$LATEST]demo")
+    now = datetime.now(UTC)
+    events = []
+    for i in range(12):
+        at = int((now - timedelta(minutes=12 - i)).timestamp() * 1000)
+        request = f"7d1c5f3e-{i:04d}-4f0a-9b1e-3c2d1e0f{i:04d}"
+        events += [
+            {"timestamp": at, "message": f"START RequestId: {request} Version: $LATEST"},
+            {
+                "timestamp": at + 10,
+                "message": f"[ERROR] ConnectionError: timeout connecting to "
+                f"payments.internal:443 RequestId: {request}",
+            },
+            {
+                "timestamp": at + 20,
+                "message": f"REPORT RequestId: {request}\tDuration: 15000.00 ms\t"
+                "Billed Duration: 15000 ms\tMemory Size: 512 MB\t"
+                "Max Memory Used: 498 MB",
+            },
+        ]
+    logs.put_log_events(
+        logGroupName=group, logStreamName="2026/11/22/[$LATEST]demo", logEvents=events
+    )
+    metrics = [
+        {
+            "MetricName": name,
+            "Dimensions": [{"Name": "FunctionName", "Value": FUNCTION}],
+            "Timestamp": now - timedelta(minutes=m),
+            "Value": value,
+            "Unit": unit,
+        }
+        for m in range(10)
+        for name, value, unit in (
+            ("Errors", 5.0 + m, "Count"),
+            ("Invocations", 20.0, "Count"),
+            ("Throttles", 0.0, "Count"),
+            ("Duration", 15000.0, "Milliseconds"),
+        )
+    ]
+    ctx.client("cloudwatch").put_metric_data(Namespace="AWS/Lambda", MetricData=metrics)
+
+
+def create_alarm(ctx: Context) -> None:
+    ctx.client("cloudwatch").put_metric_alarm(
+        AlarmName=ALARM,
+        AlarmDescription="orders-api is throwing errors",
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Dimensions=[{"Name": "FunctionName", "Value": FUNCTION}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        Tags=[{"Key": "Severity", "Value": "critical"}],
+    )
+
+
+def subscribe_queue(ctx: Context, topic_arn: str, name: str) -> str:
+    """An SQS queue on the paging topic, so the demo can show the page as a phone would get it."""
+    sqs = ctx.client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    ctx.client("sns").subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "false"}
+    )
+    return str(url)
+
+
+def _receive(ctx: Context, url: str) -> dict[str, Any] | None:
+    messages = (
+        ctx.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+    )
+    return json.loads(messages[0]["Body"]) if messages else None
+
+
+def _incident_for_alarm(ctx: Context) -> dict[str, Any] | None:
+    for item in ctx.table().scan().get("Items", []):
+        if item.get("alarm_name") == ALARM:
+            return dict(item)
+    return None
+
+
+def _read_s3(ctx: Context, uri: str) -> str:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return str(ctx.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"))
+
+
+def _execution_status(ctx: Context, arn: str) -> str:
+    return str(ctx.client("stepfunctions").describe_execution(executionArn=arn)["status"])
+
+
+def run_scenario(ctx: Context) -> dict[str, Any]:
+    """The incident itself, against any endpoint that has the stack deployed."""
+    outputs = ctx.outputs
+    page_queue = subscribe_queue(ctx, outputs["PagingTopicArn"], "demo-pager")
+    _say(f"Seeding a failing Lambda function '{FUNCTION}' (error logs, Errors metric)...")
+    seed_failing_function(ctx)
+    create_alarm(ctx)
+    _say(f"Alarm '{ALARM}' (tag Severity=critical) -> ALARM")
+    ctx.client("cloudwatch").set_alarm_state(
+        AlarmName=ALARM,
+        StateValue="ALARM",
+        StateReason="Threshold Crossed: 1 datapoint [9.0] was >= the threshold (1.0).",
+    )
+    incident = wait_for("the incident to open", lambda: _incident_for_alarm(ctx))
+    incident_id = incident["incident_id"]
+    _say(
+        f"Incident {incident_id} opened; execution {incident.get('execution_arn') or '(starting)'}"
+    )
+
+    page = wait_for("the page on the paging topic", lambda: _receive(ctx, page_queue), timeout=90)
+    _say(f"PAGE sent: {page.get('Subject')}")
+    for line in str(page.get("Message", "")).splitlines()[:8]:
+        print(f"    | {line}")
+
+    def monitoring() -> dict[str, Any] | None:
+        item = _incident_for_alarm(ctx)
+        return (
+            item
+            if item and item.get("status") == "MONITORING" and item.get("diagnostics_uri")
+            else None
+        )
+
+    incident = wait_for("diagnostics and the recovery wait", monitoring, timeout=120)
+    evidence = json.loads(_read_s3(ctx, str(incident["diagnostics_uri"])))
+    _say(f"Diagnostics written to {incident['diagnostics_uri']}")
+    summary = evidence.get("summary", evidence)
+    for line in json.dumps(summary, indent=2, default=str).splitlines()[:20]:
+        print(f"    | {line}")
+    _say("MonitorRecovery is waiting for the task token (the incident is MONITORING)")
+
+    _say(f"Alarm '{ALARM}' -> OK (the fix is out)")
+    ctx.client("cloudwatch").set_alarm_state(
+        AlarmName=ALARM, StateValue="OK", StateReason="Threshold no longer crossed"
+    )
+    execution_arn = str(incident["execution_arn"])
+    status = wait_for(
+        "the execution to finish",
+        lambda: (s := _execution_status(ctx, execution_arn)) != "RUNNING" and s,
+        timeout=120,
+    )
+    _say(f"Execution {status}")
+    final = _incident_for_alarm(ctx) or {}
+    uri = final.get("postmortem_uri")
+    if not uri:
+        raise CliError(f"demo: no postmortem recorded (incident status {final.get('status')})")
+    _say(f"Postmortem: {uri}")
+    for line in _read_s3(ctx, str(uri)).splitlines()[:25]:
+        print(f"    | {line}")
+    return {"incident_id": incident_id, "status": status, "postmortem_uri": uri}
+
+
+def run_demo(port: int, workdir: Path | None = None) -> int:
+    from runbook.local.emulator import LocalEmulator
+
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="runbook-demo-"))
+    _say(f"Starting the local emulator on 127.0.0.1:{port} (workdir {workdir})")
+    emulator = LocalEmulator(port=port, workdir=workdir)
+    emulator.start()
+    try:
+        _say("Synthesising the CDK app and deploying stack IncidentRunbook to the emulator...")
+        emulator.deploy()
+        ctx = Context(endpoint_url=emulator.endpoint_url)
+        _say(f"Deployed. State machine: {ctx.output('StateMachineArn')}")
+        result = run_scenario(ctx)
+        if result["status"] != "SUCCEEDED":
+            raise CliError(f"demo: the execution ended {result['status']}")
+        _say(
+            f"Done. Try: python -m runbook show {result['incident_id']} --endpoint-url "
+            f"{emulator.endpoint_url} (while an emulator runs)"
+        )
+        return 0
+    finally:
+        emulator.stop()
