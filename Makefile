@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 PORT ?= 4599
 
-.PHONY: venv demo test lint typecheck unit integration infrastructure e2e synth deploy local clean bench
+.PHONY: bootstrap venv demo test lint typecheck unit integration infrastructure e2e synth deploy local clean
 
 venv: $(STAMP)
 
@@ -46,15 +46,15 @@ synth: venv
 
 # Deploy to the AWS account of your current credentials (AWS_PROFILE / AWS_REGION).
 # Uses the AWS CDK CLI through npx with the Node.js that the virtual environment carries.
-CDK_CLI_VERSION ?= 2.1033.0
+CDK_CLI_VERSION ?= 2.1034.0
 deploy: venv
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) deploy IncidentRunbook --require-approval broadening
 
 local: venv
 	$(PY) -m runbook local up --port $(PORT)
 
-bench: venv
-	$(PY) bench/diagnostics.py || true
-
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache build
+
+bootstrap: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) bootstrap
