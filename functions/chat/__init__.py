@@ -1,0 +1,1 @@
+"""Chat integration: the incident's Slack channel."""

@@ -1,0 +1,1 @@
+"""Diagnostics: query metrics and logs of an incident's resources; evidence to S3."""

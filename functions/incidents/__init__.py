@@ -1,0 +1,1 @@
+"""The incident domain: the record, its id, the signals that open it, severity and storage."""

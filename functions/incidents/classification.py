@@ -1,0 +1,94 @@
+"""Decide an incident's severity, and say which rule decided it (shown in the page and postmortem).
+
+Order: an operator's explicit severity; the alarm's `Severity` tag; the first alarm-name
+pattern that matches; the metric namespace's default; the policy's default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from incidents.model import SEVERITIES, Severity
+
+if TYPE_CHECKING:
+    from incidents.events import Signal
+
+SEVERITY_TAG = "Severity"
+
+
+class SeverityPattern(BaseModel):
+    """`{"pattern": regex, "severity": s}`: the first that matches the alarm name wins."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pattern: str
+    severity: Severity
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regex {value!r}: {exc}") from exc
+        return value
+
+
+class SeverityPolicy(BaseModel):
+    """The SEVERITY_POLICY env var (camelCase keys, as in cdk.json)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    default_severity: Severity = Field(default="standard", alias="defaultSeverity")
+    severity_patterns: list[SeverityPattern] = Field(default_factory=list, alias="severityPatterns")
+    namespace_severity: dict[str, Severity] = Field(default_factory=dict, alias="namespaceSeverity")
+
+
+class Classification(BaseModel):
+    """The decided severity and the human-readable rule that decided it."""
+
+    severity: Severity
+    rule: str
+
+
+def severity_from_tags(tags: Mapping[str, str]) -> Severity | None:
+    """The `Severity` tag's value if it is one we know (keys and values case-insensitive)."""
+    for key, value in tags.items():
+        if key.lower() == SEVERITY_TAG.lower():
+            candidate = value.strip().lower()
+            if candidate in get_args(Severity):
+                return candidate  # type: ignore[return-value]
+    return None
+
+
+def classify(
+    signal: Signal, policy: SeverityPolicy, tags: Mapping[str, str] | None = None
+) -> Classification:
+    """Apply the rules in order; pure, so every rule is unit-testable."""
+    if signal.requested_severity:
+        return Classification(severity=signal.requested_severity, rule="operator: severity given")
+    tagged = severity_from_tags(tags or {})
+    if tagged:
+        return Classification(severity=tagged, rule=f"tag: {SEVERITY_TAG}={tagged}")
+    if signal.alarm_name:
+        for entry in policy.severity_patterns:
+            if re.search(entry.pattern, signal.alarm_name):
+                return Classification(severity=entry.severity, rule=f"pattern: {entry.pattern}")
+    namespace = _most_severe(signal.namespaces, policy.namespace_severity)
+    if namespace:
+        return Classification(
+            severity=policy.namespace_severity[namespace], rule=f"namespace: {namespace}"
+        )
+    return Classification(severity=policy.default_severity, rule="default")
+
+
+def _most_severe(namespaces: Sequence[str], known: Mapping[str, Severity]) -> str | None:
+    """An alarm over several namespaces takes the most severe of their defaults."""
+    matches = [ns for ns in namespaces if ns in known]
+    if not matches:
+        return None
+    return min(matches, key=lambda ns: SEVERITIES.index(known[ns]))

@@ -1,0 +1,110 @@
+"""The incident record (docs/contracts.md, "Incidents table") and its DynamoDB mapping."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Severity = Literal["critical", "high", "standard"]
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "standard")
+Status = Literal["OPEN", "MONITORING", "RESOLVED", "UNRESOLVED"]
+OPEN_STATUSES: tuple[Status, ...] = ("OPEN", "MONITORING")
+
+# The fields the state machine carries in `$.incident` (kept small on purpose).
+STATE_FIELDS = (
+    "incident_id",
+    "title",
+    "description",
+    "severity",
+    "severity_rule",
+    "source",
+    "alarm_name",
+    "alarm_arn",
+    "resources",
+    "account",
+    "region",
+    "opened_at",
+    "execution_arn",
+)
+
+
+class Resource(BaseModel):
+    """An affected resource, typed with CloudFormation type names (AWS::Lambda::Function)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str = Field(min_length=1, max_length=256)
+    id: str = Field(min_length=1, max_length=2048)
+
+
+class TimelineEntry(BaseModel):
+    """One line of the incident's own timeline."""
+
+    at: str
+    event: str
+    detail: str = ""
+
+
+class RecoverySignal(BaseModel):
+    """A resolution: an alarm OK (`recovered`) or an operator (`resolved`). Stored as
+    `recovery_signal` when it arrives before MonitorRecovery stored its token."""
+
+    at: str
+    by: str
+    note: str = ""
+    status: Literal["recovered", "resolved"] = "resolved"
+
+
+class Channel(BaseModel):
+    """The incident's chat channel, once CreateIncidentChannel ran."""
+
+    status: str
+    id: str | None = None
+    name: str | None = None
+
+
+class Incident(BaseModel):
+    """An incident as stored in the table; optional fields fill in as the workflow runs."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    incident_id: str
+    title: str
+    description: str = ""
+    severity: Severity = "standard"
+    severity_rule: str = ""
+    status: Status = "OPEN"
+    source: str = "unknown"
+    alarm_name: str | None = None
+    alarm_arn: str | None = None
+    resources: list[Resource] = Field(default_factory=list)
+    account: str | None = None
+    region: str | None = None
+    opened_at: str
+    updated_at: str | None = None
+    execution_arn: str | None = None
+    task_token: str | None = None
+    recovery_signal: RecoverySignal | None = None
+    resolved_at: str | None = None
+    resolved_by: str | None = None
+    resolution_note: str | None = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    diagnostics_uri: str | None = None
+    postmortem_uri: str | None = None
+    channel: Channel | None = None
+
+    def to_item(self) -> dict[str, Any]:
+        """The DynamoDB item: absent values are left out, so GSI by_alarm stays sparse."""
+        return self.model_dump(exclude_none=True)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Incident:
+        """Build from a DynamoDB item (the resource layer already turned it into Python)."""
+        return cls.model_validate(item)
+
+    def to_state(self) -> dict[str, Any]:
+        """The small `$.incident` object of the state machine (never the token or timeline)."""
+        data = self.model_dump(include=set(STATE_FIELDS), exclude_none=True)
+        data.setdefault("description", "")
+        return data

@@ -1,0 +1,81 @@
+"""The page / team notification: a subject readable on a phone's lock screen, and a body that
+says what fired, when (UTC and the team's zone) and where to look."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from incidents.model import Incident
+from shared.timeutil import in_zone, parse_time
+
+# SNS subjects: printable ASCII, no line breaks, fewer than 100 characters.
+SUBJECT_LIMIT = 99
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]+")
+
+
+def _ascii_line(text: str) -> str:
+    return re.sub(r"\s+", " ", _NOT_PRINTABLE_ASCII.sub(" ", text)).strip()
+
+
+def service_of(incident: Incident) -> str:
+    """The affected service for humans: the first resource's id, else the source."""
+    return incident.resources[0].id if incident.resources else incident.source
+
+
+def subject(incident: Incident) -> str:
+    """`[CRITICAL] orders-api: orders-api-errors` cut to fit SNS's limit."""
+    what = incident.alarm_name or incident.title
+    text = _ascii_line(f"[{incident.severity.upper()}] {service_of(incident)}: {what}")
+    if len(text) > SUBJECT_LIMIT:
+        text = text[: SUBJECT_LIMIT - 3].rstrip() + "..."
+    return text
+
+
+def execution_console_url(execution_arn: str, region: str) -> str:
+    """The Step Functions console page of the execution."""
+    return (
+        f"https://{region}.console.aws.amazon.com/states/home?region={region}"
+        f"#/v2/executions/details/{execution_arn}"
+    )
+
+
+def alarm_console_url(alarm_name: str, region: str) -> str:
+    """The CloudWatch console page of the alarm."""
+    return (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+        f"#alarmsV2:alarm/{quote(alarm_name, safe='')}"
+    )
+
+
+def message(incident: Incident, timezone: str, default_region: str) -> str:
+    """The notification body (plain text: SNS email and SMS render it as is)."""
+    region = incident.region or default_region
+    opened = parse_time(incident.opened_at)
+    lines = [
+        f"{incident.severity.upper()} incident {incident.incident_id}",
+        f"What: {incident.title}",
+    ]
+    if incident.alarm_name:
+        lines.append(f"Alarm: {incident.alarm_name}")
+    if incident.description:
+        lines.append(f"Details: {incident.description}")
+    if incident.resources:
+        lines.append("Resources: " + ", ".join(f"{r.id} ({r.type})" for r in incident.resources))
+    lines.append(f"When: {in_zone(opened, 'UTC')}")
+    if timezone != "UTC":
+        lines.append(f"      {in_zone(opened, timezone)}")
+    lines.append(f"Severity rule: {incident.severity_rule}")
+    if incident.account:
+        lines.append(f"Account/region: {incident.account} / {region}")
+    if incident.execution_arn:
+        lines.append(f"Runbook execution: {execution_console_url(incident.execution_arn, region)}")
+    if incident.alarm_name:
+        lines.append(f"Alarm console: {alarm_console_url(incident.alarm_name, region)}")
+    lines.append(f"Resolve: runbook resolve {incident.incident_id}")
+    return "\n".join(lines)
+
+
+def build_notification(incident: Incident, timezone: str, default_region: str) -> dict[str, str]:
+    """`{"subject", "message"}` as the state machine's SNS tasks expect them."""
+    return {"subject": subject(incident), "message": message(incident, timezone, default_region)}

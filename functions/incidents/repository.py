@@ -1,0 +1,283 @@
+"""Incident records in DynamoDB, including the conditional writes of the token protocol.
+
+Works over a boto3 DynamoDB `Table` resource so tests can hand in a moto-backed one. Every
+write that must not race is a single conditional expression (docs/contracts.md, "Recovery").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from incidents.model import OPEN_STATUSES, Incident, RecoverySignal, Status, TimelineEntry
+from shared.errors import IncidentNotFound, error_code, reraise_transient
+from shared.timeutil import now_iso
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+# DynamoDB items are at most 400 KB; keep a raw event well below that.
+_MAX_RAW_EVENT_CHARS = 300_000
+
+
+def _conditional(error: ClientError) -> bool:
+    """True when a condition failed (an expected race), else re-raise as the right error."""
+    if error_code(error) == _CONDITION_FAILED:
+        return True
+    reraise_transient(error, "DynamoDB")
+    raise error
+
+
+class IncidentRepository:
+    """Read and write incident records; the table key is `incident_id`."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    # -- reads ---------------------------------------------------------------------------
+    def find(self, incident_id: str) -> Incident | None:
+        """The incident, or None (strongly consistent: the token protocol depends on it)."""
+        try:
+            item = self._table.get_item(Key={"incident_id": incident_id}, ConsistentRead=True)
+        except ClientError as exc:
+            reraise_transient(exc, "DynamoDB GetItem")
+            raise
+        found = item.get("Item")
+        return Incident.from_item(found) if found else None
+
+    def get(self, incident_id: str) -> Incident:
+        """The incident, or IncidentNotFound."""
+        incident = self.find(incident_id)
+        if incident is None:
+            raise IncidentNotFound(f"no incident {incident_id!r}")
+        return incident
+
+    def find_open_by_alarm(self, alarm_arn: str) -> Incident | None:
+        """The newest OPEN/MONITORING incident opened by this alarm (GSI by_alarm)."""
+        for item in self._query(
+            IndexName="by_alarm",
+            KeyConditionExpression="alarm_arn = :a",
+            ExpressionAttributeValues={":a": alarm_arn},
+            ScanIndexForward=False,
+        ):
+            incident = self._hydrate(item)
+            if incident and incident.status in OPEN_STATUSES:
+                return incident
+        return None
+
+    def list(self, status: Status | None = None, limit: int = 50) -> list[Incident]:
+        """Newest first: by status through GSI by_status, or every incident (a scan)."""
+        if status:
+            items: Iterator[dict[str, Any]] = self._query(
+                IndexName="by_status",
+                KeyConditionExpression="#s = :s",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":s": status},
+                ScanIndexForward=False,
+            )
+        else:
+            items = self._scan()
+        found: list[Incident] = []
+        for item in items:
+            if str(item.get("incident_id", "")).startswith("error#"):
+                continue
+            incident = self._hydrate(item)
+            if incident:
+                found.append(incident)
+            if status and len(found) >= limit:
+                break
+        found.sort(key=lambda i: i.opened_at, reverse=True)
+        return found[:limit]
+
+    # -- writes --------------------------------------------------------------------------
+    def create_if_absent(self, incident: Incident) -> tuple[Incident, bool]:
+        """Put the record unless it exists; returns (the stored incident, created?)."""
+        try:
+            self._table.put_item(
+                Item=incident.to_item(), ConditionExpression="attribute_not_exists(incident_id)"
+            )
+            return incident, True
+        except ClientError as exc:
+            _conditional(exc)
+        return self.get(incident.incident_id), False
+
+    def update(
+        self,
+        incident_id: str,
+        fields: dict[str, Any],
+        event: str = "",
+        detail: str = "",
+        remove: tuple[str, ...] = (),
+    ) -> None:
+        """SET `fields`, REMOVE `remove` and append a timeline entry, on an existing incident."""
+        names: dict[str, str] = {"#u": "updated_at"}
+        values: dict[str, Any] = {":u": now_iso()}
+        sets = ["#u = :u"]
+        for i, (field, value) in enumerate(fields.items()):
+            names[f"#f{i}"] = field
+            values[f":f{i}"] = value
+            sets.append(f"#f{i} = :f{i}")
+        if event:
+            entry = TimelineEntry(at=values[":u"], event=event, detail=detail)
+            names["#tl"] = "timeline"
+            values[":entry"] = [entry.model_dump()]
+            values[":empty"] = []
+            sets.append("#tl = list_append(if_not_exists(#tl, :empty), :entry)")
+        expression = "SET " + ", ".join(sets)
+        if remove:
+            expression += " REMOVE " + ", ".join(remove)
+        self._write(
+            incident_id,
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(incident_id)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            missing_ok=False,
+        )
+
+    def store_token(self, incident_id: str, token: str) -> bool:
+        """Store the task token unless an OK already arrived (then False: resume at once)."""
+        now = now_iso()
+        return self._write(
+            incident_id,
+            UpdateExpression=(
+                "SET task_token = :t, #s = :m, updated_at = :u, "
+                "#tl = list_append(if_not_exists(#tl, :empty), :entry)"
+            ),
+            ConditionExpression=(
+                "attribute_exists(incident_id) AND attribute_not_exists(recovery_signal)"
+            ),
+            ExpressionAttributeNames={"#s": "status", "#tl": "timeline"},
+            ExpressionAttributeValues={
+                ":t": token,
+                ":m": "MONITORING",
+                ":u": now,
+                ":empty": [],
+                ":entry": [_entry(now, "monitoring", "waiting for recovery")],
+            },
+        )
+
+    def take_token(self, incident_id: str, token: str, resolution: RecoverySignal) -> bool:
+        """Remove the token if it is still `token` and record who resolved; False on a lost race."""
+        return self._write(
+            incident_id,
+            UpdateExpression=(
+                "REMOVE task_token SET resolved_at = :at, resolved_by = :by, "
+                "resolution_note = :note, updated_at = :at, "
+                "#tl = list_append(if_not_exists(#tl, :empty), :entry)"
+            ),
+            ConditionExpression="task_token = :t",
+            ExpressionAttributeNames={"#tl": "timeline"},
+            ExpressionAttributeValues={
+                ":t": token,
+                **_resolution_values(resolution),
+                ":empty": [],
+                ":entry": [_entry(resolution.at, "resolved", f"by {resolution.by}")],
+            },
+        )
+
+    def restore_token(self, incident_id: str, token: str) -> bool:
+        """Undo `take_token` when SendTaskSuccess failed transiently, so a retry can resume."""
+        return self._write(
+            incident_id,
+            UpdateExpression=(
+                "SET task_token = :t REMOVE resolved_at, resolved_by, resolution_note"
+            ),
+            ConditionExpression="attribute_not_exists(task_token)",
+            ExpressionAttributeValues={":t": token},
+        )
+
+    def record_recovery_signal(self, incident_id: str, signal: RecoverySignal) -> bool:
+        """Record an OK that arrived before the token; False if a token (or signal) is there."""
+        return self._write(
+            incident_id,
+            UpdateExpression=(
+                "SET recovery_signal = :sig, resolved_at = :at, resolved_by = :by, "
+                "resolution_note = :note, updated_at = :at, "
+                "#tl = list_append(if_not_exists(#tl, :empty), :entry)"
+            ),
+            ConditionExpression=(
+                "attribute_exists(incident_id) AND attribute_not_exists(task_token) "
+                "AND attribute_not_exists(recovery_signal) AND NOT #s IN (:r, :x)"
+            ),
+            ExpressionAttributeNames={"#s": "status", "#tl": "timeline"},
+            ExpressionAttributeValues={
+                ":sig": signal.model_dump(),
+                **_resolution_values(signal),
+                ":r": "RESOLVED",
+                ":x": "UNRESOLVED",
+                ":empty": [],
+                ":entry": [_entry(signal.at, "recovery signal", f"by {signal.by}")],
+            },
+        )
+
+    def record_invalid_event(self, raw_event: Any, reason: str) -> str:
+        """Keep an event we could not turn into an incident, so nothing is dropped silently."""
+        raw = json.dumps(raw_event, sort_keys=True, default=str)
+        key = "error#" + hashlib.sha256(raw.encode()).hexdigest()[:16]
+        try:
+            self._table.put_item(
+                Item={
+                    "incident_id": key,
+                    "kind": "invalid_event",
+                    "reason": reason[:2000],
+                    "received_at": now_iso(),
+                    "raw_event": raw[:_MAX_RAW_EVENT_CHARS],
+                }
+            )
+        except ClientError as exc:
+            reraise_transient(exc, "DynamoDB PutItem")
+            raise
+        return key
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _write(self, incident_id: str, missing_ok: bool = True, **kwargs: Any) -> bool:
+        try:
+            self._table.update_item(Key={"incident_id": incident_id}, **kwargs)
+            return True
+        except ClientError as exc:
+            _conditional(exc)
+        if not missing_ok and self.find(incident_id) is None:
+            raise IncidentNotFound(f"no incident {incident_id!r}")
+        return False
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            try:
+                page = self._table.query(**kwargs)
+            except ClientError as exc:
+                reraise_transient(exc, "DynamoDB Query")
+                raise
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _scan(self) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {}
+        while True:
+            try:
+                page = self._table.scan(**kwargs)
+            except ClientError as exc:
+                reraise_transient(exc, "DynamoDB Scan")
+                raise
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _hydrate(self, item: dict[str, Any]) -> Incident | None:
+        """Index items may be projected partially: fall back to the full record."""
+        if "title" in item and "opened_at" in item and "status" in item:
+            return Incident.from_item(item)
+        return self.find(str(item["incident_id"]))
+
+
+def _entry(at: str, event: str, detail: str) -> dict[str, str]:
+    return TimelineEntry(at=at, event=event, detail=detail).model_dump()
+
+
+def _resolution_values(signal: RecoverySignal) -> dict[str, str]:
+    return {":at": signal.at, ":by": signal.by, ":note": signal.note}

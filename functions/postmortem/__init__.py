@@ -1,0 +1,1 @@
+"""Postmortem: a Markdown document from the incident record and the execution history."""

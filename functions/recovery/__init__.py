@@ -1,0 +1,1 @@
+"""Recovery: the task-token protocol that resumes the waiting workflow exactly once."""

@@ -1,0 +1,1 @@
+"""Cross-cutting helpers shared by every Lambda step: config, AWS clients, errors, time."""

@@ -1,0 +1,88 @@
+"""Environment configuration, validated once per execution environment.
+
+The stack sets these variables (docs/contracts.md). They are read lazily through `settings()`
+rather than at import so tests (and the local emulator's worker processes) can set the
+environment before first use; `reset_settings()` forgets the cached value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from incidents.classification import SeverityPolicy
+from shared.errors import ConfigurationError
+
+# Field name -> environment variable, the single place the names are spelled.
+ENV_NAMES = {
+    "incident_table_name": "INCIDENT_TABLE_NAME",
+    "artifact_bucket_name": "ARTIFACT_BUCKET_NAME",
+    "state_machine_arn": "STATE_MACHINE_ARN",
+    "severity_policy": "SEVERITY_POLICY",
+    "diagnostics_lookback_minutes": "DIAGNOSTICS_LOOKBACK_MINUTES",
+    "slack_secret_name": "SLACK_SECRET_NAME",
+    "slack_api_url": "SLACK_API_URL",
+    "timezone": "TIMEZONE",
+    "diagnostics_role_name": "DIAGNOSTICS_ROLE_NAME",
+}
+
+
+class Settings(BaseModel):
+    """Every setting a step may read; each step asks only for what it needs via `require`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    incident_table_name: str = ""
+    artifact_bucket_name: str = ""
+    state_machine_arn: str = ""
+    severity_policy: SeverityPolicy = Field(default_factory=SeverityPolicy)
+    diagnostics_lookback_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    slack_secret_name: str = ""
+    # Optional override of Slack's API base URL (a fake Slack in tests or the local emulator).
+    slack_api_url: str = ""
+    timezone: str = "UTC"
+    # Role assumed in member accounts for read-only diagnostics ("" = same account only).
+    diagnostics_role_name: str = ""
+
+    @field_validator("severity_policy", mode="before")
+    @classmethod
+    def _policy_from_json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    def require(self, field: str) -> str:
+        """The value of a string setting this step cannot work without."""
+        value = getattr(self, field)
+        if not value:
+            raise ConfigurationError(f"environment variable {ENV_NAMES[field]} is not set")
+        return str(value)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Read and validate the environment once (cold start); later calls reuse it."""
+    raw = {field: os.environ[env] for field, env in ENV_NAMES.items() if env in os.environ}
+    try:
+        return Settings.model_validate(raw)
+    except (ValidationError, json.JSONDecodeError) as exc:
+        raise ConfigurationError(f"invalid environment configuration: {exc}") from exc
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    settings.cache_clear()

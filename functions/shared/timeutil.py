@@ -1,0 +1,41 @@
+"""Time helpers: every timestamp we store is ISO-8601 UTC with a `Z`, sortable as a string."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """ISO-8601 UTC with a `Z` and whole seconds, the format of the table's sort keys."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_iso() -> str:
+    """`iso(utcnow())`, the stamp for `updated_at` and timeline entries."""
+    return iso(utcnow())
+
+
+def parse_time(value: str | datetime) -> datetime:
+    """Parse the timestamps AWS sends (`...Z`, `+00:00`, `+0000`, fractional seconds)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    # CloudWatch alarm timestamps use `+0000`, which fromisoformat accepts from 3.11 on.
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def in_zone(moment: datetime, zone: str) -> str:
+    """Render a moment in a named zone for humans, e.g. `2024-05-01 14:03 CEST`."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z")
