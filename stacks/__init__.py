@@ -1,0 +1,1 @@
+"""CDK infrastructure of the Incident Runbook: one stack composed of small constructs."""

@@ -1,0 +1,376 @@
+"""The one stack: storage, notifications, functions, workflow and triggers, wired with grants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from stacks import nag
+from stacks.functions import (
+    ENV_BUCKET,
+    ENV_LOOKBACK,
+    ENV_SEVERITY_POLICY,
+    ENV_SLACK_SECRET,
+    ENV_STATE_MACHINE,
+    ENV_TABLE,
+    ENV_TIMEZONE,
+    RunbookFunctions,
+)
+from stacks.notifications import Notifications
+from stacks.settings import Settings
+from stacks.storage import ARTIFACT_PREFIX, Storage
+from stacks.triggers import Triggers
+from stacks.workflow import Workflow
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+DEFINITION_FILE = REPO_ROOT / "statemachines" / "incident_response.asl.json"
+
+STACK_NAME = "IncidentRunbook"
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+
+# Read-only APIs that have no resource-level permissions (IAM requires Resource "*").
+# Each entry is documented as such in the Service Authorization Reference.
+RESOURCE_STAR_READ_ACTIONS: tuple[str, ...] = (
+    "cloudwatch:GetMetricData",  # metrics of the incident's resources
+    "logs:GetQueryResults",  # results of a Logs Insights query started below
+    "logs:StopQuery",  # cancel a query that outlives the step's budget
+    "xray:GetTraceSummaries",  # recent faulty traces
+    "xray:BatchGetTraces",  # their segments
+    "health:DescribeEvents",  # open AWS Health events for the account/region
+)
+
+# CloudWatch Logs retention in days -> the CDK enum (whose Python values are its names).
+RETENTION_DAYS: dict[int, logs.RetentionDays] = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+# The state machine's steps, keyed by the ASL substitution that names their ARN.
+STEP_SUBSTITUTIONS: dict[str, str] = {
+    "ClassifyFunctionArn": "classify",
+    "CollectDiagnosticsFunctionArn": "collect_diagnostics",
+    "CreateChannelFunctionArn": "create_channel",
+    "MonitorRecoveryFunctionArn": "monitor_recovery",
+    "CreatePostmortemFunctionArn": "create_postmortem",
+}
+
+
+class IncidentRunbookStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str = STACK_NAME,
+        *,
+        settings: Settings,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.settings = settings
+        Tags.of(self).add("application", "incident-runbook")
+
+        # Incident data outlives the stack on AWS; the local emulator throws everything away.
+        data_removal = RemovalPolicy.DESTROY if settings.local else RemovalPolicy.RETAIN
+        log_removal = RemovalPolicy.DESTROY
+        log_retention = RETENTION_DAYS[settings.log_retention_days]
+
+        # The state machine's name is fixed so its ARN is known before it exists: the steps it
+        # invokes (monitor_recovery) need that ARN in their policies, and a token reference
+        # would make a dependency cycle (function -> policy -> state machine -> function).
+        self.state_machine_name = f"{self.stack_name}-incident-response"
+        self.state_machine_arn = self.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=self.state_machine_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.executions_arn = self.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+        self.key = kms.Key(
+            self,
+            "IncidentKey",
+            description="Incident Runbook: SNS topics and the artifact bucket",
+            enable_key_rotation=True,
+            removal_policy=data_removal,
+        )
+        self.storage = Storage(
+            self, "Storage", encryption_key=self.key, removal_policy=data_removal
+        )
+        self.notifications = Notifications(self, "Notifications", encryption_key=self.key)
+
+        table = self.storage.table
+        bucket = self.storage.artifact_bucket
+        self.functions = RunbookFunctions(
+            self,
+            "Functions",
+            source=FUNCTIONS_DIR,
+            environment={
+                ENV_TABLE: table.table_name,
+                ENV_BUCKET: bucket.bucket_name,
+                ENV_STATE_MACHINE: self.state_machine_arn,
+                ENV_SEVERITY_POLICY: settings.severity_policy_json(),
+                ENV_LOOKBACK: str(settings.diagnostics_lookback_minutes),
+                ENV_SLACK_SECRET: settings.slack_secret_name,
+                ENV_TIMEZONE: settings.timezone,
+            },
+            log_retention=log_retention,
+            log_removal_policy=log_removal,
+            layers=self._powertools_layers(),
+        )
+
+        fns = self.functions
+        topics = (self.notifications.paging_topic, self.notifications.notification_topic)
+        self.workflow = Workflow(
+            self,
+            "Workflow",
+            state_machine_name=self.state_machine_name,
+            definition_file=DEFINITION_FILE,
+            substitutions={
+                **{key: fns[step].function_arn for key, step in STEP_SUBSTITUTIONS.items()},
+                "PagingTopicArn": self.notifications.paging_topic.topic_arn,
+                "NotificationTopicArn": self.notifications.notification_topic.topic_arn,
+                "RecoveryTimeoutSeconds": str(settings.recovery_timeout_seconds),
+            },
+            log_retention=log_retention,
+            removal_policy=data_removal if not settings.local else RemovalPolicy.DESTROY,
+            log_removal_policy=log_removal,
+        )
+        self.triggers = Triggers(self, "Triggers", ingest=fns["ingest"], recovery=fns["recovery"])
+
+        self._grant_state_machine(topics)
+        self._grant_functions()
+        self._outputs()
+
+    # -- construction helpers -------------------------------------------------------------
+
+    def _powertools_layers(self) -> tuple[lambda_.ILayerVersion, ...]:
+        # The local emulator (moto) cannot resolve a layer published in AWS's account; it runs
+        # the handlers with the virtual environment's Powertools instead.
+        if self.settings.local:
+            return ()
+        arn = (
+            f"arn:{self.partition}:lambda:{self.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+            "AWSLambdaPowertoolsPythonV3-python313-arm64:"
+            f"{self.settings.powertools_layer_version}"
+        )
+        return (lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", arn),)
+
+    def _grant_state_machine(self, topics: tuple[sns.ITopic, ...]) -> None:
+        state_machine = self.workflow.state_machine
+        role = state_machine.role
+        for step in STEP_SUBSTITUTIONS.values():
+            function = self.functions[step]
+            function.grant_invoke(state_machine)
+            nag.iam5(
+                role,
+                f"Resource::{nag.arn_ref(function)}:*",
+                "Added by grant_invoke: <function>:* are the versions and aliases of a step the "
+                "state machine invokes; no other function is reachable.",
+            )
+        for topic in topics:
+            topic.grant_publish(state_machine)
+        nag.iam5(role, "Action::kms:GenerateDataKey*", nag.KMS_GRANT_WILDCARDS)
+        nag.iam5(
+            role,
+            "Resource::*",
+            "Step Functions log delivery (logs:*LogDelivery*, PutResourcePolicy, "
+            "DescribeResourcePolicies, DescribeLogGroups) and X-Ray tracing have no "
+            "resource-level permissions; CDK adds them for logging and tracing.",
+        )
+
+    def _grant_functions(self) -> None:
+        fns = self.functions
+        table = self.storage.table
+        bucket = self.storage.artifact_bucket
+        objects = f"{ARTIFACT_PREFIX}*"
+
+        # Incident records: every step but collect_diagnostics (which writes evidence to S3).
+        for step in (
+            "ingest",
+            "classify",
+            "create_channel",
+            "monitor_recovery",
+            "recovery",
+            "create_postmortem",
+        ):
+            table.grant_read_write_data(fns[step])
+            nag.iam5(fns.roles[step], f"Resource::{nag.arn_ref(table)}/index/*", nag.DDB_INDEXES)
+
+        # ingest starts the execution (named after the incident id).
+        self.workflow.state_machine.grant_start_execution(fns["ingest"])
+
+        # Task tokens: SendTaskSuccess is authorised against the state machine that issued
+        # the token, so it is scoped to this state machine (by its known ARN, see above).
+        for step in ("monitor_recovery", "recovery"):
+            fns[step].add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["states:SendTaskSuccess"], resources=[self.state_machine_arn]
+                )
+            )
+
+        # Evidence and postmortems live under incidents/<incident_id>/.
+        bucket.grant_put(fns["collect_diagnostics"], objects)
+        bucket.grant_read(fns["create_postmortem"], objects)
+        bucket.grant_put(fns["create_postmortem"], objects)
+        object_resource = f"Resource::{nag.arn_ref(bucket)}/{objects}"
+        for step, actions in (
+            ("collect_diagnostics", ("s3:Abort*",)),
+            ("create_postmortem", ("s3:Abort*", "s3:GetObject*", "s3:GetBucket*", "s3:List*")),
+        ):
+            role = fns.roles[step]
+            nag.iam5(role, object_resource, nag.S3_OBJECT_PREFIX)
+            for action in actions:
+                nag.iam5(role, f"Action::{action}", nag.S3_GRANT_WILDCARDS)
+            nag.iam5(role, "Action::kms:GenerateDataKey*", nag.KMS_GRANT_WILDCARDS)
+            nag.iam5(role, "Action::kms:ReEncrypt*", nag.KMS_GRANT_WILDCARDS)
+
+        # The postmortem reads the execution history of this state machine's executions.
+        fns["create_postmortem"].add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:GetExecutionHistory", "states:DescribeExecution"],
+                resources=[self.executions_arn],
+            )
+        )
+        nag.iam5(
+            fns.roles["create_postmortem"],
+            f"Resource::{self.resolve(self.executions_arn)}",
+            "Execution ARNs are <state machine name>:<execution name>; the * is the execution "
+            "(incident id) of this state machine only.",
+        )
+
+        # The Slack bot token, only when a secret is configured. Secrets Manager appends six
+        # random characters to a secret's ARN, matched by ?????? (not by a wildcard).
+        secret = self.settings.slack_secret_name
+        if secret:
+            secret_arn = (
+                secret
+                if secret.startswith("arn:")
+                else self.format_arn(
+                    service="secretsmanager",
+                    resource="secret",
+                    resource_name=f"{secret}-??????",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            )
+            fns["create_channel"].add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["secretsmanager:GetSecretValue"], resources=[secret_arn]
+                )
+            )
+
+        self._grant_diagnostics()
+
+    def _grant_diagnostics(self) -> None:
+        function = self.functions["collect_diagnostics"]
+        role = self.functions.roles["collect_diagnostics"]
+        alarms = self.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name="*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        log_groups = self.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"],
+                resources=[alarms],
+            )
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["logs:StartQuery", "logs:FilterLogEvents"], resources=[log_groups]
+            )
+        )
+        # No resource-level permissions exist for these read APIs (see the tuple's comments).
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=list(RESOURCE_STAR_READ_ACTIONS), resources=["*"])
+        )
+        nag.iam5(
+            role,
+            f"Resource::{self.resolve(alarms)}",
+            "Diagnostics read the incident's alarm and its history; which alarm is only known "
+            "at run time, so reads cover this account's alarms in this region (read-only).",
+        )
+        nag.iam5(
+            role,
+            f"Resource::{self.resolve(log_groups)}",
+            "Diagnostics run Logs Insights queries on the incident resources' log groups, only "
+            "known at run time; read-only and limited to this account and region.",
+        )
+        nag.iam5(
+            role,
+            "Resource::*",
+            "cloudwatch:GetMetricData, logs:GetQueryResults/StopQuery, xray:GetTraceSummaries/"
+            "BatchGetTraces and health:DescribeEvents have no resource-level permissions; all "
+            "read-only. X-Ray trace writes are in the same statement set.",
+        )
+
+    def _outputs(self) -> None:
+        CfnOutput(
+            self,
+            "StateMachineArn",
+            value=self.workflow.state_machine.state_machine_arn,
+            description="Incident response state machine",
+        )
+        CfnOutput(
+            self,
+            "IncidentTableName",
+            value=self.storage.table.table_name,
+            description="DynamoDB table of incidents",
+        )
+        CfnOutput(
+            self,
+            "ArtifactBucketName",
+            value=self.storage.artifact_bucket.bucket_name,
+            description="S3 bucket of diagnostics evidence and postmortems",
+        )
+        CfnOutput(
+            self,
+            "PagingTopicArn",
+            value=self.notifications.paging_topic.topic_arn,
+            description="SNS topic that pages on-call (subscribe your pager)",
+        )
+        CfnOutput(
+            self,
+            "NotificationTopicArn",
+            value=self.notifications.notification_topic.topic_arn,
+            description="SNS topic of team notifications (standard incidents)",
+        )

@@ -1,0 +1,132 @@
+"""Deployment settings: the cdk.json context key ``incident-runbook``, validated.
+
+The defaults here are the documented defaults in cdk.json (a test keeps the two equal). Keys are
+camelCase in cdk.json and snake_case in Python; both spellings are accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+CONTEXT_KEY = "incident-runbook"
+
+Severity = Literal["critical", "high", "standard"]
+
+# The retention periods CloudWatch Logs accepts (logs.RetentionDays minus "infinite").
+VALID_LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+     2922, 3288, 3653}
+)  # fmt: skip
+
+# Step Functions' upper bound for a task's TimeoutSeconds.
+MAX_TASK_TIMEOUT_SECONDS = 99_999_999
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class SeverityPattern(_Model):
+    """A regular expression on the alarm name and the severity it decides (first match wins)."""
+
+    pattern: str = Field(min_length=1)
+    severity: Severity
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+        return value
+
+
+def _default_patterns() -> tuple[SeverityPattern, ...]:
+    return (
+        SeverityPattern(
+            pattern="(?i)(^|[^a-z0-9])(critical|sev-?1|p1)([^a-z0-9]|$)", severity="critical"
+        ),
+        SeverityPattern(pattern="(?i)(^|[^a-z0-9])(high|sev-?2|p2)([^a-z0-9]|$)", severity="high"),
+    )
+
+
+def _default_namespace_severity() -> dict[str, Severity]:
+    return {"AWS/RDS": "high"}
+
+
+class Settings(_Model):
+    """Everything a deployment can tune; see docs/contracts.md for what each key means."""
+
+    recovery_timeout_seconds: int = Field(default=3600, ge=1, le=MAX_TASK_TIMEOUT_SECONDS)
+    slack_secret_name: str = ""
+    default_severity: Severity = "standard"
+    severity_patterns: tuple[SeverityPattern, ...] = Field(default_factory=_default_patterns)
+    namespace_severity: dict[str, Severity] = Field(default_factory=_default_namespace_severity)
+    diagnostics_lookback_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    log_retention_days: int = 30
+    timezone: str = "UTC"
+    powertools_layer_version: int = Field(default=27, ge=1)
+    local: bool = False
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _valid_retention(cls, value: int) -> int:
+        if value not in VALID_LOG_RETENTION_DAYS:
+            allowed = ", ".join(str(v) for v in sorted(VALID_LOG_RETENTION_DAYS))
+            raise ValueError(f"logRetentionDays must be one of {allowed}; got {value}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("slack_secret_name")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @classmethod
+    def from_context(cls, value: Any) -> Settings:
+        """Validate the context value: a mapping, a JSON string (``cdk -c``) or nothing."""
+        if value is None:
+            return cls()
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else {}
+        if not isinstance(value, Mapping):
+            raise TypeError(
+                f"context key {CONTEXT_KEY!r} must be a JSON object, got {type(value).__name__}"
+            )
+        return cls.model_validate(dict(value))
+
+    def severity_policy(self) -> dict[str, Any]:
+        """The SEVERITY_POLICY document the classify step reads (camelCase, as in cdk.json)."""
+        return {
+            "defaultSeverity": self.default_severity,
+            "severityPatterns": [p.model_dump(by_alias=True) for p in self.severity_patterns],
+            "namespaceSeverity": dict(self.namespace_severity),
+        }
+
+    def severity_policy_json(self) -> str:
+        return json.dumps(self.severity_policy(), separators=(",", ":"), sort_keys=True)
+
+    def to_context(self) -> dict[str, Any]:
+        """The camelCase JSON object as written in cdk.json."""
+        return self.model_dump(by_alias=True, mode="json")
