@@ -1,0 +1,1 @@
+"""Lambda entry points, one module per step: `handlers.<step>.lambda_handler`."""

@@ -1,0 +1,57 @@
+"""CollectDiagnostics: metrics and logs of the incident's resources; evidence to S3."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from diagnostics.evidence import EvidenceStore, overall_status, summarise
+from diagnostics.finding import FAILED_STATUSES
+from diagnostics.runner import DiagnosticsRunner, window_for
+from incidents.payloads import IncidentPayload, parse_payload
+from shared import aws
+from shared.config import settings
+from shared.observability import MetricUnit, logger, metrics, tracer, track_incident
+from shared.timeutil import iso, now_iso, utcnow
+
+MAX_BUDGET_SECONDS = 60.0
+# Time kept back from the Lambda timeout to write the evidence and answer.
+RESERVE_SECONDS = 10.0
+
+
+def budget_seconds(context: LambdaContext) -> float:
+    """Up to a minute, and never past the function's own timeout."""
+    remaining = context.get_remaining_time_in_millis() / 1000.0 - RESERVE_SECONDS
+    return max(1.0, min(MAX_BUDGET_SECONDS, remaining))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Returns `{"status": completed|partial|failed, "summary": {...}, "evidence_uri"}`."""
+    incident = parse_payload(IncidentPayload, event).incident
+    track_incident(incident.incident_id)
+    cfg = settings()
+    bucket = cfg.require("artifact_bucket_name")
+
+    window = window_for(incident, cfg.diagnostics_lookback_minutes, utcnow())
+    clients = partial(aws.client, account=incident.account, region=incident.region)
+    runner = DiagnosticsRunner(clients, budget_seconds(context))
+    findings = runner.run(runner.plan(incident, window))
+
+    span = {"start": iso(window.start), "end": iso(window.end)}
+    document = {
+        "incident_id": incident.incident_id,
+        "collected_at": now_iso(),
+        "window": span,
+        "findings": [f.to_dict() for f in findings],
+    }
+    uri = EvidenceStore(aws.client("s3"), bucket).put(incident.incident_id, document)
+    status = overall_status(findings)
+    failed = sum(1 for f in findings if f.status in FAILED_STATUSES)
+    metrics.add_metric(name="DiagnosticSourcesFailed", unit=MetricUnit.Count, value=failed)
+    logger.info("diagnostics collected", extra={"status": status, "sources": len(findings)})
+    return {"status": status, "summary": summarise(findings, span), "evidence_uri": uri}

@@ -1,0 +1,78 @@
+"""Recovery: an alarm back to OK (or a direct resolve request) resumes the incident's workflow.
+
+Input is a CloudWatch Alarm State Change event (rule on state OK) or
+`{"incident_id", "by"?, "note"?}`. A second OK for a resolved incident is normal for alarms
+and answered `already_resolved`; a direct request to resolve twice is an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from incidents.events import parse_alarm_event
+from incidents.payloads import ResolveRequest, parse_payload
+from incidents.repository import IncidentRepository
+from recovery.resume import RecoveryResumer
+from shared import aws
+from shared.config import settings
+from shared.errors import AlreadyResolved, InvalidIncidentInput
+from shared.observability import MetricUnit, logger, metrics, tracer, track_incident
+
+
+def _alarm_request(event: dict[str, Any], repo: IncidentRepository) -> ResolveRequest | str:
+    """The resolve request an OK event stands for, or why there is nothing to resume."""
+    signal = parse_alarm_event(event)
+    if signal.state_value != "OK":
+        return f"alarm state is {signal.state_value}"
+    assert signal.alarm_arn is not None  # parse_alarm_event guarantees it
+    incident = repo.find_open_by_alarm(signal.alarm_arn)
+    if incident is None:
+        return f"no open incident for {signal.alarm_name}"
+    return ResolveRequest(
+        incident_id=incident.incident_id,
+        by=f"alarm:{signal.alarm_name}",
+        note=signal.state_reason[:2000],
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Returns `{"status": resumed|recorded|already_resolved|ignored|rejected, ...}`."""
+    table = aws.dynamodb_table(settings().require("incident_table_name"))
+    repo = IncidentRepository(table)
+    from_alarm = isinstance(event, dict) and "detail-type" in event
+    try:
+        request = (
+            _alarm_request(event, repo) if from_alarm else parse_payload(ResolveRequest, event)
+        )
+    except InvalidIncidentInput as exc:
+        error_id = repo.record_invalid_event(event, str(exc))
+        logger.error("rejected event", extra={"error_id": error_id, "reason": str(exc)})
+        return {"status": "rejected", "error": "InvalidIncidentInput", "reason": str(exc)}
+
+    if isinstance(request, str):
+        logger.info("nothing to resume", extra={"reason": request})
+        return {"status": "ignored", "reason": request}
+
+    incident_id = request.incident_id
+    track_incident(incident_id)
+    resumer = RecoveryResumer(table, aws.client("stepfunctions"))
+    try:
+        outcome = resumer.resolve(
+            incident_id,
+            by=request.by,
+            note=request.note,
+            status="recovered" if from_alarm else "resolved",
+        )
+    except AlreadyResolved as exc:
+        if not from_alarm:
+            raise
+        logger.info("already resolved", extra={"reason": str(exc)})
+        return {"status": "already_resolved", "incident_id": incident_id, "reason": str(exc)}
+    metrics.add_metric(name="IncidentsRecovered", unit=MetricUnit.Count, value=1)
+    logger.info("resolution accepted", extra={"outcome": outcome, "by": request.by})
+    return {"status": outcome, "incident_id": incident_id}
