@@ -8,6 +8,7 @@ so other test tiers (e2e against the local emulator) keep their own environment.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -90,6 +91,19 @@ def _reset_caches() -> None:
     metrics.clear_metrics()
     metrics.clear_default_dimensions()
     cold_start.is_cold_start = True
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """What the Powertools logger writes during the test (it keeps the stdout it started with,
+    so capsys cannot see it)."""
+    from shared.observability import logger
+
+    stream = io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(stream)
+    yield stream
+    handler.setStream(previous)
 
 
 @pytest.fixture
