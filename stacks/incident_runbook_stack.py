@@ -165,7 +165,6 @@ class IncidentRunbookStack(Stack):
                 "RecoveryTimeoutSeconds": str(settings.recovery_timeout_seconds),
             },
             log_retention=log_retention,
-            removal_policy=data_removal if not settings.local else RemovalPolicy.DESTROY,
             log_removal_policy=log_removal,
         )
         self.triggers = Triggers(self, "Triggers", ingest=fns["ingest"], recovery=fns["recovery"])

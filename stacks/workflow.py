@@ -35,11 +35,11 @@ class Workflow(Construct):
         definition_file: Path,
         substitutions: Mapping[str, str],
         log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
         log_removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        expected = placeholders(definition_file)
+        definition = definition_file.read_text(encoding="utf-8")
+        expected = set(PLACEHOLDER.findall(definition))
         missing = sorted(expected - substitutions.keys())
         extra = sorted(substitutions.keys() - expected)
         if missing or extra:
@@ -61,7 +61,11 @@ class Workflow(Construct):
             "StateMachine",
             state_machine_name=state_machine_name,
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_file(str(definition_file)),
+            # Inline (DefinitionString), not DefinitionBody.from_file: from_file ships the ASL as
+            # a separate S3 asset (DefinitionS3Location), which moto's CloudFormation ignores
+            # and which keeps the definition out of the template that tests and the emulator
+            # read. Substitutions stay in DefinitionSubstitutions, resolved by CloudFormation.
+            definition_body=sfn.DefinitionBody.from_string(definition),
             definition_substitutions=dict(substitutions),
             logs=sfn.LogOptions(
                 destination=self.log_group,
@@ -69,5 +73,6 @@ class Workflow(Construct):
                 include_execution_data=True,
             ),
             tracing_enabled=True,
-            removal_policy=removal_policy,
+            # Executions' history is the service's (90 days); postmortems keep the record in S3.
+            removal_policy=RemovalPolicy.DESTROY,
         )

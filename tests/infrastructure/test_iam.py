@@ -1,0 +1,206 @@
+"""Least privilege: a walk over every policy document in the template."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import Synth
+
+# Actions documented (Service Authorization Reference) as having no resource-level permissions,
+# so IAM requires Resource "*". Anything else with Resource "*" fails the walk.
+RESOURCE_STAR_ALLOWED = {
+    # X-Ray writes from Lambda/Step Functions tracing, and sampling reads.
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    # Step Functions log delivery to CloudWatch Logs (vended logs).
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+    # Diagnostics reads.
+    "cloudwatch:GetMetricData",
+    "logs:GetQueryResults",
+    "logs:StopQuery",
+    "xray:GetTraceSummaries",
+    "xray:BatchGetTraces",
+    "health:DescribeEvents",
+}
+
+POLICY_TYPES = {
+    "AWS::IAM::Policy": ["PolicyDocument"],
+    "AWS::IAM::ManagedPolicy": ["PolicyDocument"],
+    "AWS::S3::BucketPolicy": ["PolicyDocument"],
+    "AWS::SNS::TopicPolicy": ["PolicyDocument"],
+    "AWS::SQS::QueuePolicy": ["PolicyDocument"],
+    "AWS::KMS::Key": ["KeyPolicy"],
+}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(synth: Synth) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for logical_id, resource in synth.template["Resources"].items():
+        props = resource.get("Properties", {})
+        documents = [props[key] for key in POLICY_TYPES.get(resource["Type"], []) if key in props]
+        if resource["Type"] == "AWS::IAM::Role":
+            documents += [p["PolicyDocument"] for p in props.get("Policies", [])]
+        for document in documents:
+            for statement in document["Statement"]:
+                yield logical_id, resource["Type"], statement
+
+
+def _is_key_admin_delegation(resource_type: str, statement: dict[str, Any]) -> bool:
+    """KMS's default key policy statement: the account root, which delegates to IAM policies."""
+    principal = statement.get("Principal", {}).get("AWS", "")
+    return resource_type == "AWS::KMS::Key" and str(principal).endswith(":root")
+
+
+def test_the_walk_sees_the_policies(synth: Synth) -> None:
+    kinds = {kind for _, kind, _ in _statements(synth)}
+    assert {"AWS::IAM::Policy", "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy"} <= kinds
+
+
+def test_no_wildcard_or_service_wide_actions(synth: Synth) -> None:
+    offenders = []
+    for logical_id, kind, statement in _statements(synth):
+        if statement["Effect"] != "Allow" or _is_key_admin_delegation(kind, statement):
+            continue
+        for action in _as_list(statement.get("Action", [])):
+            if action == "*" or action.endswith(":*"):
+                offenders.append((logical_id, action))
+    assert offenders == []
+
+
+def test_resource_star_only_for_actions_without_resource_level_permissions(synth: Synth) -> None:
+    offenders = []
+    for logical_id, kind, statement in _statements(synth):
+        if statement["Effect"] != "Allow" or _is_key_admin_delegation(kind, statement):
+            continue
+        if "*" in _as_list(statement.get("Resource", [])):
+            offenders += [
+                (logical_id, action)
+                for action in _as_list(statement["Action"])
+                if action not in RESOURCE_STAR_ALLOWED
+            ]
+    assert offenders == []
+
+
+def test_no_managed_policies_on_roles(synth: Synth) -> None:
+    for logical_id, role in synth.resources("AWS::IAM::Role").items():
+        assert not role["Properties"].get("ManagedPolicyArns"), logical_id
+
+
+def _role_statements(synth: Synth, handler_step: str) -> list[dict[str, Any]]:
+    (function,) = [
+        f
+        for f in synth.resources("AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == f"handlers.{handler_step}.lambda_handler"
+    ]
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = []
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    return {a for s in statements for a in _as_list(s["Action"])}
+
+
+STATE_MACHINE_ARN_SUFFIX = ":stateMachine:IncidentRunbook-incident-response"
+
+
+@pytest.mark.parametrize("step", ["monitor_recovery", "recovery"])
+def test_task_token_senders_are_scoped_to_this_state_machine(synth: Synth, step: str) -> None:
+    statements = [
+        s
+        for s in _role_statements(synth, step)
+        if "states:SendTaskSuccess" in _as_list(s["Action"])
+    ]
+    assert len(statements) == 1
+    (resource,) = _as_list(statements[0]["Resource"])
+    assert isinstance(resource, str)
+    assert resource.endswith(STATE_MACHINE_ARN_SUFFIX)
+
+
+def test_only_ingest_starts_executions(synth: Synth) -> None:
+    for step in ("classify", "collect_diagnostics", "create_channel", "recovery"):
+        assert "states:StartExecution" not in _actions(_role_statements(synth, step))
+    (statement,) = [
+        s
+        for s in _role_statements(synth, "ingest")
+        if "states:StartExecution" in _as_list(s["Action"])
+    ]
+    logical_id = statement["Resource"]["Ref"]
+    assert synth.template["Resources"][logical_id]["Type"] == "AWS::StepFunctions::StateMachine"
+
+
+def test_postmortem_reads_only_this_state_machines_executions(synth: Synth) -> None:
+    (statement,) = [
+        s
+        for s in _role_statements(synth, "create_postmortem")
+        if "states:GetExecutionHistory" in _as_list(s["Action"])
+    ]
+    assert statement["Resource"].endswith(":execution:IncidentRunbook-incident-response:*")
+
+
+def test_collect_diagnostics_cannot_touch_the_table(synth: Synth) -> None:
+    assert not any(
+        a.startswith("dynamodb:") for a in _actions(_role_statements(synth, "collect_diagnostics"))
+    )
+
+
+def test_no_slack_secret_access_when_slack_is_not_configured(synth: Synth) -> None:
+    assert not any(
+        a.startswith("secretsmanager:")
+        for _, _, s in _statements(synth)
+        for a in _as_list(s.get("Action", []))
+    )
+
+
+def test_state_machine_invokes_exactly_the_five_step_functions(synth: Synth) -> None:
+    (role_id,) = [
+        r["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        for r in synth.resources("AWS::StepFunctions::StateMachine").values()
+    ]
+    statements = []
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    invoked = set()
+    for statement in statements:
+        if "lambda:InvokeFunction" in _as_list(statement["Action"]):
+            for resource in _as_list(statement["Resource"]):
+                target = resource["Fn::GetAtt"][0] if "Fn::GetAtt" in resource else None
+                if target is None:  # <arn>:* (versions and aliases)
+                    target = resource["Fn::Join"][1][0]["Fn::GetAtt"][0]
+                invoked.add(synth.template["Resources"][target]["Properties"]["Handler"])
+    assert invoked == {
+        f"handlers.{step}.lambda_handler"
+        for step in (
+            "classify",
+            "collect_diagnostics",
+            "create_channel",
+            "monitor_recovery",
+            "create_postmortem",
+        )
+    }
+    published = {
+        r["Ref"]
+        for s in statements
+        if "sns:Publish" in _as_list(s["Action"])
+        for r in _as_list(s["Resource"])
+    }
+    assert published == set(synth.resources("AWS::SNS::Topic"))

@@ -1,0 +1,123 @@
+"""stacks/settings.py against cdk.json, and how app context becomes settings and environment."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from aws_cdk import App
+from pydantic import ValidationError
+
+from stacks.application import cdk_json_context, resolve_environment, resolve_settings
+from stacks.incident_runbook_stack import RETENTION_DAYS
+from stacks.settings import CONTEXT_KEY, VALID_LOG_RETENTION_DAYS, Settings
+
+from .conftest import REPO_ROOT
+
+CDK_JSON = json.loads((REPO_ROOT / "cdk.json").read_text())
+DOCUMENTED = CDK_JSON["context"][CONTEXT_KEY]
+
+
+def test_cdk_json_documents_exactly_the_model_defaults() -> None:
+    assert Settings().to_context() == DOCUMENTED
+    assert Settings.from_context(DOCUMENTED) == Settings()
+
+
+def test_cdk_json_runs_the_app_with_python() -> None:
+    assert CDK_JSON["app"].split()[-1] == "app.py"
+    assert CDK_JSON["app"].split()[0].startswith("python")
+
+
+def test_every_contract_key_is_camel_case_in_cdk_json() -> None:
+    assert set(DOCUMENTED) == {
+        "recoveryTimeoutSeconds",
+        "slackSecretName",
+        "defaultSeverity",
+        "severityPatterns",
+        "namespaceSeverity",
+        "diagnosticsLookbackMinutes",
+        "logRetentionDays",
+        "timezone",
+        "powertoolsLayerVersion",
+        "local",
+    }
+
+
+def test_camel_case_and_snake_case_are_both_accepted() -> None:
+    camel = Settings.from_context({"recoveryTimeoutSeconds": 60, "slackSecretName": "s"})
+    snake = Settings.from_context({"recovery_timeout_seconds": 60, "slack_secret_name": "s"})
+    assert camel == snake
+    assert camel.recovery_timeout_seconds == 60
+
+
+def test_a_json_string_from_cdk_dash_c_is_accepted() -> None:
+    assert Settings.from_context('{"local": true}').local is True
+    assert Settings.from_context(None) == Settings()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"logRetentionDays": 31},
+        {"recoveryTimeoutSeconds": 0},
+        {"timezone": "Mars/Olympus_Mons"},
+        {"defaultSeverity": "urgent"},
+        {"severityPatterns": [{"pattern": "(unclosed", "severity": "high"}]},
+        {"namespaceSeverity": {"AWS/RDS": "sev0"}},
+        {"powertoolsLayerVersion": 0},
+        {"recoveryTimeout": 60},  # a typo must not be ignored silently
+    ],
+)
+def test_invalid_settings_are_rejected(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Settings.from_context(bad)
+
+
+def test_non_object_context_is_rejected() -> None:
+    with pytest.raises(TypeError):
+        Settings.from_context([1, 2])
+
+
+def test_severity_policy_is_the_classify_contract() -> None:
+    policy = json.loads(Settings().severity_policy_json())
+    assert set(policy) == {"defaultSeverity", "severityPatterns", "namespaceSeverity"}
+    assert policy["defaultSeverity"] == "standard"
+    assert all(set(p) == {"pattern", "severity"} for p in policy["severityPatterns"])
+    first_match = next(
+        p["severity"]
+        for p in policy["severityPatterns"]
+        if re.search(p["pattern"], "orders-api-P1-latency")
+    )
+    assert first_match == "critical"
+
+
+def test_every_valid_retention_maps_to_a_cdk_retention() -> None:
+    assert set(RETENTION_DAYS) == VALID_LOG_RETENTION_DAYS
+
+
+def test_context_overrides_cdk_json_key_by_key() -> None:
+    defaults = {CONTEXT_KEY: {**DOCUMENTED, "slackSecretName": "from-cdk-json"}}
+    app = App(context={CONTEXT_KEY: {"local": True, "recoveryTimeoutSeconds": 5}})
+    settings = resolve_settings(app, defaults)
+    assert settings.local is True
+    assert settings.recovery_timeout_seconds == 5
+    assert settings.slack_secret_name == "from-cdk-json"  # kept from cdk.json
+
+
+def test_cdk_json_context_is_read_from_the_repository() -> None:
+    assert cdk_json_context()[CONTEXT_KEY] == DOCUMENTED
+    assert cdk_json_context(REPO_ROOT / "no-such-file.json") == {}
+
+
+def test_environment_falls_back_only_when_nothing_is_set(clean_cdk_env: pytest.MonkeyPatch) -> None:
+    env = resolve_environment(App())
+    assert (env.account, env.region) == ("123456789012", "us-east-1")
+
+    clean_cdk_env.setenv("CDK_DEFAULT_ACCOUNT", "111111111111")
+    clean_cdk_env.setenv("CDK_DEFAULT_REGION", "eu-west-1")
+    env = resolve_environment(App())
+    assert (env.account, env.region) == ("111111111111", "eu-west-1")
+
+    env = resolve_environment(App(context={"account": "222222222222", "region": "ap-south-1"}))
+    assert (env.account, env.region) == ("222222222222", "ap-south-1")

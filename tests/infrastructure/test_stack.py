@@ -1,0 +1,300 @@
+"""Resources of the synthesised IncidentRunbook stack and their properties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from stacks.functions import STEPS
+
+from .conftest import Synth
+
+OUTPUTS = {
+    "StateMachineArn",
+    "IncidentTableName",
+    "ArtifactBucketName",
+    "PagingTopicArn",
+    "NotificationTopicArn",
+}
+
+# docs/contracts.md, "Lambda environment": variable -> the steps that receive it.
+CONTRACT_ENV = {
+    "INCIDENT_TABLE_NAME": set(STEPS) - {"collect_diagnostics"},
+    "ARTIFACT_BUCKET_NAME": {"collect_diagnostics", "create_postmortem"},
+    "STATE_MACHINE_ARN": {"ingest"},
+    "SEVERITY_POLICY": {"classify"},
+    "DIAGNOSTICS_LOOKBACK_MINUTES": {"collect_diagnostics"},
+    "SLACK_SECRET_NAME": {"create_channel"},
+    "TIMEZONE": {"classify", "create_postmortem"},
+}
+POWERTOOLS_ENV = {
+    "POWERTOOLS_SERVICE_NAME": "incident-runbook",
+    "POWERTOOLS_METRICS_NAMESPACE": "IncidentRunbook",
+}
+
+
+def _functions_by_step(synth: Synth) -> dict[str, dict[str, Any]]:
+    by_step = {}
+    for resource in synth.resources("AWS::Lambda::Function").values():
+        handler = resource["Properties"]["Handler"]
+        step = handler.removeprefix("handlers.").removesuffix(".lambda_handler")
+        by_step[step] = resource["Properties"]
+    return by_step
+
+
+def _logical_id(synth: Synth, ref: dict[str, Any]) -> str:
+    if "Ref" in ref:
+        return str(ref["Ref"])
+    return str(ref["Fn::GetAtt"][0])
+
+
+def test_outputs_are_exactly_the_contract(synth: Synth) -> None:
+    assert set(synth.template["Outputs"]) == OUTPUTS
+
+
+def test_outputs_point_at_the_right_resources(synth: Synth) -> None:
+    outputs = synth.template["Outputs"]
+    kinds = {
+        "StateMachineArn": "AWS::StepFunctions::StateMachine",
+        "IncidentTableName": "AWS::DynamoDB::Table",
+        "ArtifactBucketName": "AWS::S3::Bucket",
+        "PagingTopicArn": "AWS::SNS::Topic",
+        "NotificationTopicArn": "AWS::SNS::Topic",
+    }
+    for name, kind in kinds.items():
+        logical_id = _logical_id(synth, outputs[name]["Value"])
+        assert synth.template["Resources"][logical_id]["Type"] == kind, name
+    assert outputs["PagingTopicArn"]["Value"] != outputs["NotificationTopicArn"]["Value"]
+
+
+def test_stack_has_an_explicit_environment(synth: Synth) -> None:
+    assert synth.stack.stack_name == "IncidentRunbook"
+    assert synth.stack.account == "123456789012" or synth.stack.account.isdigit()
+    assert not synth.stack.region.startswith("${Token")
+
+
+def test_one_function_per_contract_step(synth: Synth) -> None:
+    assert set(_functions_by_step(synth)) == set(STEPS)
+    assert len(STEPS) == 7
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_function_runtime_and_observability(synth: Synth, step: str) -> None:
+    props = _functions_by_step(synth)[step]
+    assert props["Runtime"] == "python3.13"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == f"handlers.{step}.lambda_handler"
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    logging = props["LoggingConfig"]
+    assert logging["LogFormat"] == "JSON"
+    assert logging["ApplicationLogLevel"] == "INFO"
+    assert logging["SystemLogLevel"] == "INFO"
+    log_group = synth.template["Resources"][logging["LogGroup"]["Ref"]]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == 30
+    assert 256 <= props["MemorySize"] <= 512
+    assert 3 < props["Timeout"] <= 120
+    layers = props["Layers"]
+    assert len(layers) == 1
+    assert ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27" in str(layers[0])
+
+
+def test_every_function_has_its_own_log_group(synth: Synth) -> None:
+    groups = [p["LoggingConfig"]["LogGroup"]["Ref"] for p in _functions_by_step(synth).values()]
+    assert len(set(groups)) == len(STEPS)
+
+
+def test_collect_diagnostics_has_the_longest_timeout(synth: Synth) -> None:
+    functions = _functions_by_step(synth)
+    assert functions["collect_diagnostics"]["Timeout"] == 120
+
+
+def test_all_functions_share_one_code_asset(synth: Synth) -> None:
+    codes = {str(p["Code"]) for p in _functions_by_step(synth).values()}
+    assert len(codes) == 1
+    assert "S3Key" in next(iter(_functions_by_step(synth).values()))["Code"]
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_function_environment_follows_the_contract(synth: Synth, step: str) -> None:
+    env = _functions_by_step(synth)[step]["Environment"]["Variables"]
+    for name, value in POWERTOOLS_ENV.items():
+        assert env[name] == value
+    assert env["POWERTOOLS_LOG_LEVEL"] in {"DEBUG", "INFO", "WARNING", "ERROR"}
+    expected = {name for name, steps in CONTRACT_ENV.items() if step in steps}
+    assert set(env) - set(POWERTOOLS_ENV) - {"POWERTOOLS_LOG_LEVEL"} == expected
+
+
+def test_environment_values(synth: Synth) -> None:
+    functions = _functions_by_step(synth)
+    ingest = functions["ingest"]["Environment"]["Variables"]
+    assert ingest["STATE_MACHINE_ARN"].endswith(":stateMachine:IncidentRunbook-incident-response")
+    diagnostics = functions["collect_diagnostics"]["Environment"]["Variables"]
+    assert diagnostics["DIAGNOSTICS_LOOKBACK_MINUTES"] == "30"
+    table_ref = functions["classify"]["Environment"]["Variables"]["INCIDENT_TABLE_NAME"]
+    assert synth.template["Resources"][table_ref["Ref"]]["Type"] == "AWS::DynamoDB::Table"
+
+
+def test_incident_table(synth: Synth) -> None:
+    synth.assertions.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "incident_id", "KeyType": "HASH"}],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+            "GlobalSecondaryIndexes": Match.array_equals(
+                [
+                    Match.object_like(
+                        {
+                            "IndexName": "by_alarm",
+                            "KeySchema": [
+                                {"AttributeName": "alarm_arn", "KeyType": "HASH"},
+                                {"AttributeName": "opened_at", "KeyType": "RANGE"},
+                            ],
+                        }
+                    ),
+                    Match.object_like(
+                        {
+                            "IndexName": "by_status",
+                            "KeySchema": [
+                                {"AttributeName": "status", "KeyType": "HASH"},
+                                {"AttributeName": "opened_at", "KeyType": "RANGE"},
+                            ],
+                        }
+                    ),
+                ]
+            ),
+        },
+    )
+    synth.assertions.resource_count_is("AWS::DynamoDB::Table", 1)
+    synth.assertions.resource_count_is("AWS::DynamoDB::GlobalTable", 0)
+
+
+def test_incident_data_is_retained_on_aws(synth: Synth) -> None:
+    for kind in ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::KMS::Key"):
+        for logical_id, resource in synth.resources(kind).items():
+            assert resource.get("DeletionPolicy") == "Retain", logical_id
+
+
+def _artifact_bucket(synth: Synth) -> tuple[str, dict[str, Any]]:
+    ref = synth.template["Outputs"]["ArtifactBucketName"]["Value"]["Ref"]
+    return ref, synth.template["Resources"][ref]["Properties"]
+
+
+def test_artifact_bucket_is_encrypted_versioned_private_and_logged(synth: Synth) -> None:
+    logical_id, props = _artifact_bucket(synth)
+    rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    log_target = props["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+    assert log_target != logical_id
+    assert synth.template["Resources"][log_target]["Type"] == "AWS::S3::Bucket"
+
+
+def _denies_insecure_transport(document: dict[str, Any]) -> bool:
+    return any(
+        statement["Effect"] == "Deny"
+        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for statement in document["Statement"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy_type", "target_key", "resource_type"),
+    [
+        ("AWS::S3::BucketPolicy", "Bucket", "AWS::S3::Bucket"),
+        ("AWS::SNS::TopicPolicy", "Topics", "AWS::SNS::Topic"),
+        ("AWS::SQS::QueuePolicy", "Queues", "AWS::SQS::Queue"),
+    ],
+)
+def test_every_bucket_topic_and_queue_is_ssl_only(
+    synth: Synth, policy_type: str, target_key: str, resource_type: str
+) -> None:
+    protected = set()
+    for policy in synth.resources(policy_type).values():
+        props = policy["Properties"]
+        if _denies_insecure_transport(props["PolicyDocument"]):
+            targets = (
+                props[target_key] if isinstance(props[target_key], list) else [props[target_key]]
+            )
+            protected |= {_logical_id(synth, t) for t in targets}
+    assert protected == set(synth.resources(resource_type))
+
+
+def test_topics_are_encrypted_with_the_rotating_customer_key(synth: Synth) -> None:
+    keys = synth.resources("AWS::KMS::Key")
+    assert len(keys) == 1
+    ((key_id, key),) = keys.items()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    topics = synth.resources("AWS::SNS::Topic")
+    assert len(topics) == 2
+    for topic in topics.values():
+        assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+def test_state_machine_is_standard_logged_and_traced(synth: Synth) -> None:
+    (props,) = [
+        r["Properties"] for r in synth.resources("AWS::StepFunctions::StateMachine").values()
+    ]
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["StateMachineName"] == "IncidentRunbook-incident-response"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    logging = props["LoggingConfiguration"]
+    assert logging["Level"] == "ALL"
+    assert logging["IncludeExecutionData"] is True
+    (destination,) = logging["Destinations"]
+    log_group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    assert synth.template["Resources"][log_group]["Type"] == "AWS::Logs::LogGroup"
+
+
+@pytest.mark.parametrize(("state", "step"), [("ALARM", "ingest"), ("OK", "recovery")])
+def test_alarm_rules_route_to_their_function_with_dlq_and_retries(
+    synth: Synth, state: str, step: str
+) -> None:
+    rules = [
+        r["Properties"]
+        for r in synth.resources("AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"].get("detail") == {"state": {"value": [state]}}
+    ]
+    assert len(rules) == 1
+    rule = rules[0]
+    assert rule["EventPattern"]["source"] == ["aws.cloudwatch"]
+    assert rule["EventPattern"]["detail-type"] == ["CloudWatch Alarm State Change"]
+    assert "EventBusName" not in rule  # the default bus
+    (target,) = rule["Targets"]
+    function = synth.template["Resources"][target["Arn"]["Fn::GetAtt"][0]]
+    assert function["Properties"]["Handler"] == f"handlers.{step}.lambda_handler"
+    queue = synth.template["Resources"][target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"].get("SqsManagedSseEnabled") or queue["Properties"].get(
+        "KmsMasterKeyId"
+    )
+    retry = target["RetryPolicy"]
+    assert retry["MaximumRetryAttempts"] >= 1
+    assert 60 <= retry["MaximumEventAgeInSeconds"] <= 86400
+
+
+def test_each_rule_has_its_own_dead_letter_queue(synth: Synth) -> None:
+    queues = [
+        r["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        for r in synth.resources("AWS::Events::Rule").values()
+    ]
+    assert len(queues) == len(set(queues)) == 2
+
+
+def test_no_custom_resources_or_docker_needed(synth: Synth) -> None:
+    kinds = {r["Type"] for r in synth.template["Resources"].values()}
+    assert not any(
+        k.startswith("Custom::") or k == "AWS::CloudFormation::CustomResource" for k in kinds
+    )
+    # Only the python3.13 step functions: no provider or log-retention Lambdas.
+    assert len(synth.resources("AWS::Lambda::Function")) == len(STEPS)
