@@ -37,15 +37,12 @@ DEFINITION_FILE = REPO_ROOT / "statemachines" / "incident_response.asl.json"
 STACK_NAME = "IncidentRunbook"
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 
-# Read-only APIs that have no resource-level permissions (IAM requires Resource "*").
-# Each entry is documented as such in the Service Authorization Reference.
+# Read-only APIs collect_diagnostics calls that have no resource-level permissions (IAM
+# requires Resource "*"); each is documented so in the Service Authorization Reference.
 RESOURCE_STAR_READ_ACTIONS: tuple[str, ...] = (
-    "cloudwatch:GetMetricData",  # metrics of the incident's resources
-    "logs:GetQueryResults",  # results of a Logs Insights query started below
-    "logs:StopQuery",  # cancel a query that outlives the step's budget
-    "xray:GetTraceSummaries",  # recent faulty traces
-    "xray:BatchGetTraces",  # their segments
-    "health:DescribeEvents",  # open AWS Health events for the account/region
+    "cloudwatch:GetMetricData",  # metrics of the incident's resources (diagnostics/lambda_metrics)
+    "logs:GetQueryResults",  # results of the Logs Insights query it started (logs_insights)
+    "logs:StopQuery",  # cancels a query that outlives the step's time budget
 )
 
 # CloudWatch Logs retention in days -> the CDK enum (whose Python values are its names).
@@ -240,27 +237,20 @@ class IncidentRunbookStack(Stack):
                 )
             )
 
-        # Evidence and postmortems live under incidents/<incident_id>/.
-        bucket.grant_put(fns["collect_diagnostics"], objects)
-        bucket.grant_read(fns["create_postmortem"], objects)
-        bucket.grant_put(fns["create_postmortem"], objects)
+        # Evidence and postmortems are written (only) under incidents/<incident_id>/.
         object_resource = f"Resource::{nag.arn_ref(bucket)}/{objects}"
-        for step, actions in (
-            ("collect_diagnostics", ("s3:Abort*",)),
-            ("create_postmortem", ("s3:Abort*", "s3:GetObject*", "s3:GetBucket*", "s3:List*")),
-        ):
+        for step in ("collect_diagnostics", "create_postmortem"):
+            bucket.grant_put(fns[step], objects)
             role = fns.roles[step]
             nag.iam5(role, object_resource, nag.S3_OBJECT_PREFIX)
-            for action in actions:
-                nag.iam5(role, f"Action::{action}", nag.S3_GRANT_WILDCARDS)
+            nag.iam5(role, "Action::s3:Abort*", nag.S3_GRANT_WILDCARDS)
             nag.iam5(role, "Action::kms:GenerateDataKey*", nag.KMS_GRANT_WILDCARDS)
             nag.iam5(role, "Action::kms:ReEncrypt*", nag.KMS_GRANT_WILDCARDS)
 
         # The postmortem reads the execution history of this state machine's executions.
         fns["create_postmortem"].add_to_role_policy(
             iam.PolicyStatement(
-                actions=["states:GetExecutionHistory", "states:DescribeExecution"],
-                resources=[self.executions_arn],
+                actions=["states:GetExecutionHistory"], resources=[self.executions_arn]
             )
         )
         nag.iam5(
@@ -290,33 +280,37 @@ class IncidentRunbookStack(Stack):
                 )
             )
 
-        self._grant_diagnostics()
-
-    def _grant_diagnostics(self) -> None:
-        function = self.functions["collect_diagnostics"]
-        role = self.functions.roles["collect_diagnostics"]
+        # classify reads the alarm's tags (a severity hint); which alarm is known at run time.
         alarms = self.format_arn(
             service="cloudwatch",
             resource="alarm",
             resource_name="*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        log_groups = self.format_arn(
+        fns["classify"].add_to_role_policy(
+            iam.PolicyStatement(actions=["cloudwatch:ListTagsForResource"], resources=[alarms])
+        )
+        nag.iam5(
+            fns.roles["classify"],
+            f"Resource::{self.resolve(alarms)}",
+            "Reads the tags of the alarm that opened the incident, known only at run time; "
+            "read-only and limited to this account's alarms in this region.",
+        )
+
+        self._grant_diagnostics()
+
+    def _grant_diagnostics(self) -> None:
+        function = self.functions["collect_diagnostics"]
+        role = self.functions.roles["collect_diagnostics"]
+        # Logs Insights queries run on the incident's Lambda functions' log groups.
+        lambda_log_groups = self.format_arn(
             service="logs",
             resource="log-group",
-            resource_name="*",
+            resource_name="/aws/lambda/*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"],
-                resources=[alarms],
-            )
-        )
-        function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["logs:StartQuery", "logs:FilterLogEvents"], resources=[log_groups]
-            )
+            iam.PolicyStatement(actions=["logs:StartQuery"], resources=[lambda_log_groups])
         )
         # No resource-level permissions exist for these read APIs (see the tuple's comments).
         function.add_to_role_policy(
@@ -324,22 +318,15 @@ class IncidentRunbookStack(Stack):
         )
         nag.iam5(
             role,
-            f"Resource::{self.resolve(alarms)}",
-            "Diagnostics read the incident's alarm and its history; which alarm is only known "
-            "at run time, so reads cover this account's alarms in this region (read-only).",
-        )
-        nag.iam5(
-            role,
-            f"Resource::{self.resolve(log_groups)}",
-            "Diagnostics run Logs Insights queries on the incident resources' log groups, only "
-            "known at run time; read-only and limited to this account and region.",
+            f"Resource::{self.resolve(lambda_log_groups)}",
+            "Diagnostics query the log groups of the incident's Lambda functions, known only at "
+            "run time; read-only and limited to /aws/lambda/ groups of this account and region.",
         )
         nag.iam5(
             role,
             "Resource::*",
-            "cloudwatch:GetMetricData, logs:GetQueryResults/StopQuery, xray:GetTraceSummaries/"
-            "BatchGetTraces and health:DescribeEvents have no resource-level permissions; all "
-            "read-only. X-Ray trace writes are in the same statement set.",
+            "cloudwatch:GetMetricData and logs:GetQueryResults/StopQuery have no resource-level "
+            "permissions (read-only); X-Ray trace writes from active tracing likewise.",
         )
 
     def _outputs(self) -> None:

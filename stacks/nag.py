@@ -49,8 +49,8 @@ KMS_GRANT_WILDCARDS = (
     "are prefix wildcards over data-key variants of the single key they are scoped to."
 )
 S3_GRANT_WILDCARDS = (
-    "Added by CDK bucket grants: s3:Abort*/GetObject*/GetBucket*/List* are prefix wildcards over "
-    "read/multipart variants, scoped to the artifact bucket's incidents/ prefix."
+    "Added by bucket.grant_put: s3:Abort* covers aborting this role's own multipart uploads, "
+    "scoped to the artifact bucket's incidents/ prefix."
 )
 S3_OBJECT_PREFIX = (
     "Object-level access is scoped to the incidents/<incident_id>/ key space of the artifact "

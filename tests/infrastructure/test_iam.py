@@ -30,9 +30,6 @@ RESOURCE_STAR_ALLOWED = {
     "cloudwatch:GetMetricData",
     "logs:GetQueryResults",
     "logs:StopQuery",
-    "xray:GetTraceSummaries",
-    "xray:BatchGetTraces",
-    "health:DescribeEvents",
 }
 
 POLICY_TYPES = {
@@ -204,3 +201,32 @@ def test_state_machine_invokes_exactly_the_five_step_functions(synth: Synth) -> 
         for r in _as_list(s["Resource"])
     }
     assert published == set(synth.resources("AWS::SNS::Topic"))
+
+
+def test_classify_reads_alarm_tags_of_this_account_only(synth: Synth) -> None:
+    (statement,) = [
+        s
+        for s in _role_statements(synth, "classify")
+        if "cloudwatch:ListTagsForResource" in _as_list(s["Action"])
+    ]
+    assert statement["Resource"] == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:*"
+
+
+def test_diagnostics_query_only_lambda_log_groups(synth: Synth) -> None:
+    (statement,) = [
+        s
+        for s in _role_statements(synth, "collect_diagnostics")
+        if "logs:StartQuery" in _as_list(s["Action"])
+    ]
+    assert statement["Resource"] == "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/*"
+
+
+def test_steps_write_artifacts_only_under_incidents(synth: Synth) -> None:
+    for step in ("collect_diagnostics", "create_postmortem"):
+        (statement,) = [
+            s for s in _role_statements(synth, step) if "s3:PutObject" in _as_list(s["Action"])
+        ]
+        join = statement["Resource"]["Fn::Join"][1]
+        assert join[-1] == "/incidents/*"
+    for step in ("ingest", "classify", "create_channel", "monitor_recovery", "recovery"):
+        assert not any(a.startswith("s3:") for a in _actions(_role_statements(synth, step)))
