@@ -1,0 +1,238 @@
+"""The task-token protocol end to end on moto's executing Step Functions: a real
+waitForTaskToken task (SQS integration) hands out a real token; monitor_recovery stores it;
+an alarm OK or an operator resumes the execution exactly once."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from conftest import sfn_role
+from handlers import monitor_recovery, recovery
+from recovery.resume import RecoveryResumer, WaitExpired
+from shared.errors import AlreadyResolved, IncidentNotFound, TransientDependencyError
+
+REGION = "us-east-1"
+INCIDENT_ID = "inc-20191002-170440-549f6068"
+ALARM_ARN = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-api-errors"
+
+
+@pytest.fixture
+def moto(aws_env: None) -> Iterator[None]:
+    """Overrides the shared fixture: this module needs executions that really run."""
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield
+
+
+class Workflow:
+    """A state machine whose WaitForRecovery task sends its token to an SQS queue."""
+
+    def __init__(self) -> None:
+        self.sfn = boto3.client("stepfunctions", region_name=REGION)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.queue = self.sqs.create_queue(QueueName="tokens")["QueueUrl"]
+        definition = {
+            "StartAt": "WaitForRecovery",
+            "States": {
+                "WaitForRecovery": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                    "Parameters": {
+                        "QueueUrl": self.queue,
+                        "MessageBody": {"task_token.$": "$$.Task.Token"},
+                    },
+                    "ResultPath": "$.recovery",
+                    "End": True,
+                }
+            },
+        }
+        self.arn = self.sfn.create_state_machine(
+            name="IncidentResponse", definition=json.dumps(definition), roleArn=sfn_role()
+        )["stateMachineArn"]
+
+    def start(self) -> tuple[str, str]:
+        """Start an execution; returns (execution ARN, its task token)."""
+        execution = self.sfn.start_execution(
+            stateMachineArn=self.arn, name=INCIDENT_ID, input=json.dumps({"x": 1})
+        )["executionArn"]
+        for _ in range(100):
+            messages = self.sqs.receive_message(QueueUrl=self.queue).get("Messages", [])
+            if messages:
+                return execution, json.loads(messages[0]["Body"])["task_token"]
+            time.sleep(0.05)
+        raise AssertionError("the execution never reached its waitForTaskToken task")
+
+    def finish(self, execution: str) -> dict[str, Any]:
+        for _ in range(100):
+            described = self.sfn.describe_execution(executionArn=execution)
+            if described["status"] != "RUNNING":
+                return described
+            time.sleep(0.05)
+        raise AssertionError("the execution did not resume")
+
+
+@pytest.fixture
+def workflow(moto) -> Workflow:
+    return Workflow()
+
+
+@pytest.fixture
+def incident(incident_table) -> Any:
+    incident_table.put_item(
+        Item={
+            "incident_id": INCIDENT_ID,
+            "title": "orders-api-errors is in ALARM",
+            "status": "OPEN",
+            "severity": "critical",
+            "source": "aws.cloudwatch",
+            "alarm_name": "orders-api-errors",
+            "alarm_arn": ALARM_ARN,
+            "opened_at": "2019-10-02T17:04:40Z",
+            "timeline": [],
+        }
+    )
+    return incident_table
+
+
+def _item(table) -> dict[str, Any]:
+    return table.get_item(Key={"incident_id": INCIDENT_ID}, ConsistentRead=True)["Item"]
+
+
+def _monitor(execution: str, token: str, context) -> dict[str, Any]:
+    payload = {"task_token": token, "incident_id": INCIDENT_ID, "execution_arn": execution}
+    return monitor_recovery.lambda_handler(payload, context)
+
+
+def test_alarm_ok_resumes_the_waiting_execution_once(
+    workflow, incident, alarm_event, lambda_context
+) -> None:
+    execution, token = workflow.start()
+    assert _monitor(execution, token, lambda_context) == {"status": "waiting"}
+    stored = _item(incident)
+    assert stored["task_token"] == token
+    assert stored["status"] == "MONITORING"
+
+    result = recovery.lambda_handler(alarm_event(state="OK"), lambda_context)
+
+    assert result == {"status": "resumed", "incident_id": INCIDENT_ID}
+    finished = workflow.finish(execution)
+    assert finished["status"] == "SUCCEEDED"
+    resumed_with = json.loads(finished["output"])["recovery"]
+    assert resumed_with["status"] == "recovered"
+    assert resumed_with["by"] == "alarm:orders-api-errors"
+    assert "Threshold Crossed" in resumed_with["note"]
+    stored = _item(incident)
+    assert "task_token" not in stored
+    assert stored["resolved_by"] == "alarm:orders-api-errors"
+    assert [t["event"] for t in stored["timeline"]] == ["monitoring", "resolved"]
+
+    # A second OK is normal for alarms (the record stays MONITORING until the postmortem):
+    # answered, never a second success. A person resolving again gets a clear error.
+    again = recovery.lambda_handler(alarm_event(state="OK"), lambda_context)
+    assert again["status"] == "already_resolved"
+    assert "by alarm:orders-api-errors" in again["reason"]
+    resumer = RecoveryResumer(incident, workflow.sfn)
+    with pytest.raises(AlreadyResolved):
+        resumer.resolve(INCIDENT_ID, by="operator:alice", note="double resolve")
+
+
+def test_ok_before_the_token_resumes_as_soon_as_monitoring_starts(
+    workflow, incident, alarm_event, lambda_context
+) -> None:
+    early = recovery.lambda_handler(alarm_event(state="OK"), lambda_context)
+    assert early == {"status": "recorded", "incident_id": INCIDENT_ID}
+    assert _item(incident)["recovery_signal"]["by"] == "alarm:orders-api-errors"
+
+    execution, token = workflow.start()
+    assert _monitor(execution, token, lambda_context) == {"status": "resumed_early"}
+
+    finished = workflow.finish(execution)
+    assert finished["status"] == "SUCCEEDED"
+    assert json.loads(finished["output"])["recovery"]["status"] == "recovered"
+    assert "task_token" not in _item(incident)
+
+
+def test_operator_resolve_and_double_resolve(workflow, incident, lambda_context) -> None:
+    execution, token = workflow.start()
+    _monitor(execution, token, lambda_context)
+    request = {"incident_id": INCIDENT_ID, "by": "operator:alice", "note": "rolled back v42"}
+
+    assert recovery.lambda_handler(request, lambda_context)["status"] == "resumed"
+    finished = workflow.finish(execution)
+    output = json.loads(finished["output"])["recovery"]
+    assert (output["status"], output["by"], output["note"]) == (
+        "resolved",
+        "operator:alice",
+        "rolled back v42",
+    )
+    with pytest.raises(AlreadyResolved, match="already resolved"):
+        recovery.lambda_handler(request, lambda_context)
+
+
+def test_cli_resolve_before_monitoring_is_recorded(workflow, incident) -> None:
+    resumer = RecoveryResumer(incident, workflow.sfn)
+    assert resumer.resolve(INCIDENT_ID, by="operator:bob", note="fixed") == "recorded"
+    with pytest.raises(AlreadyResolved):
+        resumer.resolve(INCIDENT_ID, by="operator:carol")
+
+
+def test_unknown_incident(workflow, incident_table) -> None:
+    with pytest.raises(IncidentNotFound):
+        RecoveryResumer(incident_table, workflow.sfn).resolve("inc-nope", by="x")
+
+
+def test_ok_without_an_open_incident_is_ignored(incident_table, alarm_event, lambda_context):
+    result = recovery.lambda_handler(alarm_event(state="OK"), lambda_context)
+    assert result == {"status": "ignored", "reason": "no open incident for orders-api-errors"}
+
+
+def test_a_token_from_a_finished_execution_is_reported_as_expired(workflow, incident) -> None:
+    execution, token = workflow.start()
+    workflow.sfn.send_task_success(taskToken=token, output="{}")  # e.g. resumed elsewhere
+    workflow.finish(execution)
+    incident.update_item(
+        Key={"incident_id": INCIDENT_ID},
+        UpdateExpression="SET task_token = :t",
+        ExpressionAttributeValues={":t": token},
+    )
+    with pytest.raises(WaitExpired):
+        RecoveryResumer(incident, workflow.sfn).resolve(INCIDENT_ID, by="operator:alice")
+
+
+def test_throttled_send_puts_the_token_back_for_a_retry(incident) -> None:
+    incident.update_item(
+        Key={"incident_id": INCIDENT_ID},
+        UpdateExpression="SET task_token = :t",
+        ExpressionAttributeValues={":t": "token-1"},
+    )
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    with Stubber(sfn) as stub:
+        stub.add_client_error("send_task_success", "ThrottlingException", http_status_code=400)
+        stub.add_response("send_task_success", {})
+        resumer = RecoveryResumer(incident, sfn)
+        with pytest.raises(TransientDependencyError):
+            resumer.resolve(INCIDENT_ID, by="operator:alice")
+        stored = _item(incident)
+        assert stored["task_token"] == "token-1"
+        assert "resolved_at" not in stored
+        assert resumer.resolve(INCIDENT_ID, by="operator:alice") == "resumed"
+        stub.assert_no_pending_responses()
+
+
+def test_monitor_after_failed_classification_creates_a_resolvable_record(
+    workflow, incident_table, lambda_context
+) -> None:
+    execution, token = workflow.start()
+    assert _monitor(execution, token, lambda_context) == {"status": "waiting"}
+    stored = _item(incident_table)
+    assert stored["severity"] == "critical"
+    assert stored["task_token"] == token
+    assert RecoveryResumer(incident_table, workflow.sfn).resolve(INCIDENT_ID, by="x") == "resumed"
+    assert workflow.finish(execution)["status"] == "SUCCEEDED"
