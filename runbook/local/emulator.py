@@ -1,0 +1,191 @@
+"""The embedded local emulator: moto in this process, the stack deployed into it, Lambdas run.
+
+    emulator = LocalEmulator(port=4599, workdir=Path(".runbook/local"))
+    emulator.start()              # moto server + Lambda/EventBridge/CloudWatch hooks
+    deployment = emulator.deploy()  # synth, publish assets, create the stack, fill moto's gaps
+    ...                           # any client: --endpoint-url http://127.0.0.1:4599
+    emulator.stop()
+
+One emulator per process: the hooks patch moto's classes, and moto's backends are global.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from runbook.local import alarms, events, lambda_runtime, moto_fixes
+from runbook.local.cloudformation_gaps import (
+    ExpectedGapsFilter,
+    GapContext,
+    fill_gaps,
+    moto_stack,
+)
+from runbook.local.deploy import Deployment, create_or_update_stack, publish_assets
+from runbook.local.server import MotoServer
+from runbook.local.synth import StackArtifact, local_context, read_stack, synthesise
+from runbook.local.telemetry import Telemetry
+
+LOGGER = logging.getLogger(__name__)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STACK_NAME = "IncidentRunbook"
+CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
+
+
+class LocalEmulator:
+    """Start moto, deploy the synthesised stack, and behave like the AWS services it uses."""
+
+    account = DEFAULT_ACCOUNT_ID
+
+    def __init__(
+        self,
+        port: int,
+        workdir: Path,
+        settings_overrides: dict[str, Any] | None = None,
+        *,
+        region: str = "us-east-1",
+        app_dir: Path = REPO_ROOT,
+        functions_dir: Path | None = REPO_ROOT / "functions",
+        stack_name: str = STACK_NAME,
+    ) -> None:
+        """``settings_overrides``: camelCase keys of the ``incident-runbook`` context merged over
+        the emulator's (``local: true``, ``recoveryTimeoutSeconds: 60``). ``functions_dir``:
+        run every Lambda from this source folder (edits show at the next cold start); ``None``
+        runs the deployed asset instead."""
+        self.port = port
+        self.workdir = Path(workdir).resolve()
+        self.settings_overrides = dict(settings_overrides or {})
+        self.region = region
+        self.app_dir = app_dir
+        self.functions_dir = functions_dir
+        self.stack_name = stack_name
+        self.deployment: Deployment | None = None
+        self._server = MotoServer(port, request_log=self.workdir / "logs" / "requests.log")
+        self._telemetry: Telemetry | None = None
+        self._runtime: lambda_runtime.LambdaRuntime | None = None
+        self._started = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def endpoint_url(self) -> str:
+        return self._server.endpoint_url
+
+    @property
+    def runtime(self) -> lambda_runtime.LambdaRuntime:
+        if self._runtime is None:
+            raise RuntimeError("the emulator is not started")
+        return self._runtime
+
+    @property
+    def log_dir(self) -> Path:
+        return self.workdir / "logs"
+
+    def start(self) -> None:
+        """Start moto on 127.0.0.1:port and hook Lambda, EventBridge and CloudWatch."""
+        if self._started:
+            return
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._server.start()
+        try:
+            self._telemetry = Telemetry(self.endpoint_url, self.region)
+            self._telemetry.start()
+            self._runtime = lambda_runtime.LambdaRuntime(
+                self.endpoint_url,
+                self.region,
+                self.workdir,
+                code_dir=self.functions_dir,
+                telemetry=self._telemetry,
+            )
+            lambda_runtime.install_invoke_hook(self._runtime)
+            events.install_event_routing(
+                events.EventRouter(self._runtime, self.log_dir / "events.log")
+            )
+            alarms.install_alarm_events()
+            moto_fixes.install_moto_fixes()
+        except BaseException:
+            self._server.stop()
+            raise
+        self._started = True
+
+    def stop(self) -> None:
+        """Unhook moto, stop the workers and the server; safe to call twice."""
+        if not self._started:
+            return
+        moto_fixes.remove_moto_fixes()
+        alarms.remove_alarm_events()
+        events.remove_event_routing()
+        lambda_runtime.remove_invoke_hook()
+        if self._runtime is not None:
+            self._runtime.shutdown()
+        if self._telemetry is not None:
+            self._telemetry.stop()
+        self._server.stop()
+        self._started = False
+
+    def __enter__(self) -> LocalEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- deployment ------------------------------------------------------------------------
+    def synth(self) -> StackArtifact:
+        """Synthesise the CDK app into workdir/cdk.out with local settings."""
+        context = local_context(self.settings_overrides, self.account, self.region)
+        assembly = synthesise(self.app_dir, self.workdir / "cdk.out", context)
+        return read_stack(assembly, self.stack_name)
+
+    def deploy(self, artifact: StackArtifact | None = None) -> Deployment:
+        """Synthesise (unless given an artifact), publish assets, create the stack, fill gaps."""
+        if not self._started:
+            raise RuntimeError("call start() before deploy()")
+        artifact = artifact or self.synth()
+        publish_assets(self.client("s3"), artifact, self.account, self.region)
+        cloudformation = self.client("cloudformation")
+        moto_logger = logging.getLogger("moto")
+        expected = ExpectedGapsFilter()
+        moto_logger.addFilter(expected)
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Tried to parse AWS::")
+                deployment = create_or_update_stack(cloudformation, artifact, CAPABILITIES)
+        finally:
+            moto_logger.removeFilter(expected)
+        gaps = fill_gaps(
+            GapContext(
+                clients=self.client,
+                account=self.account,
+                region=self.region,
+                stack_name=artifact.name,
+                moto_stack=moto_stack(self.account, self.region, artifact.name),
+            ),
+            artifact.template(),
+        )
+        self.runtime.log_groups.update(gaps.log_groups)
+        deployment.resources.update(gaps.created)
+        self.deployment = deployment
+        return deployment
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        if self.deployment is None:
+            raise RuntimeError("nothing is deployed yet")
+        return dict(self.deployment.outputs)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the emulator (fake credentials, no retries to hide errors)."""
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
+            config=Config(retries={"max_attempts": 1}),
+        )
