@@ -33,7 +33,8 @@ def _print_banner(emulator: LocalEmulator) -> None:
         f"  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=testing "
         f"AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={emulator.region}",
         "  aws cloudwatch put-metric-alarm --alarm-name orders-api-errors \\",
-        "      --namespace AWS/Lambda --metric-name Errors --dimensions Name=FunctionName,Value=orders-api \\",
+        "      --namespace AWS/Lambda --metric-name Errors \\",
+        "      --dimensions Name=FunctionName,Value=orders-api \\",
         "      --statistic Sum --period 60 --evaluation-periods 1 --threshold 1 \\",
         "      --comparison-operator GreaterThanOrEqualToThreshold",
         "  aws cloudwatch set-alarm-state --alarm-name orders-api-errors --state-value ALARM \\",
