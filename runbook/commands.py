@@ -49,6 +49,9 @@ def start(ctx: Context, args: argparse.Namespace) -> str:
 
     body = _operator_input(args)
     incident_id = incident_id_for_input(body, now=datetime.now(UTC))
+    existing = ctx.table().get_item(Key={"incident_id": incident_id}).get("Item")
+    if existing:
+        raise CliError(f"incident {incident_id} already exists (status {existing.get('status')})")
     execution_input = {"incident_id": incident_id, "event": body} if "detail-type" in body else body
     sfn = ctx.client("stepfunctions")
     try:
@@ -168,7 +171,7 @@ def resolve(ctx: Context, args: argparse.Namespace) -> str:
     except IncidentNotFound:
         raise CliError(f"unknown incident {args.incident_id}") from None
     except AlreadyResolved as err:
-        raise CliError(f"incident {args.incident_id} is already resolved ({err})") from None
+        raise CliError(str(err)) from None
     if args.json:
         return to_json({"incident_id": args.incident_id, "outcome": outcome})
     if outcome == "resumed":
