@@ -155,7 +155,8 @@ def artifact_bucket(moto: None, monkeypatch: pytest.MonkeyPatch) -> str:
     return BUCKET_NAME
 
 
-def sfn_role() -> str:
+@pytest.fixture
+def sfn_role_arn(moto: None) -> str:
     """An IAM role moto accepts for CreateStateMachine."""
     iam = boto3.client("iam", region_name=REGION)
     trust = {
@@ -174,11 +175,11 @@ def sfn_role() -> str:
 
 
 @pytest.fixture
-def state_machine(moto: None, monkeypatch: pytest.MonkeyPatch) -> str:
+def state_machine(sfn_role_arn: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A (non-executing) state machine for ingest to start executions of."""
     definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
     arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-        name="IncidentResponse", definition=json.dumps(definition), roleArn=sfn_role()
+        name="IncidentResponse", definition=json.dumps(definition), roleArn=sfn_role_arn
     )["stateMachineArn"]
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
     return str(arn)

@@ -50,7 +50,10 @@ def test_alarm_tag_decides_severity(incident_table, alarm_event, lambda_context)
 
     incident = result["incident"]
     assert incident["incident_id"] == incident_id
-    assert (incident["severity"], incident["severity_rule"]) == ("critical", "tag: Severity=critical")
+    assert (incident["severity"], incident["severity_rule"]) == (
+        "critical",
+        "tag: Severity=critical",
+    )
     assert incident["execution_arn"] == EXECUTION_ARN.format(name=incident_id)
     assert incident["alarm_name"] == "orders-api-errors"
     assert incident["resources"] == [{"type": "AWS::Lambda::Function", "id": "orders-api"}]

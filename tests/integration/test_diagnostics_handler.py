@@ -100,7 +100,9 @@ def test_metrics_logs_and_evidence(artifact_bucket, logs_stub, lambda_context) -
         {"queryId": "12ab3456-12ab-123a-789e-1234567890ab"},
     )
 
-    result = collect_diagnostics.lambda_handler({"incident": _incident("orders-api")}, lambda_context)
+    result = collect_diagnostics.lambda_handler(
+        {"incident": _incident("orders-api")}, lambda_context
+    )
 
     assert result["status"] == "completed"
     key = "incidents/inc-20240501-140307-0badcafe/diagnostics.json"

@@ -14,7 +14,6 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from conftest import sfn_role
 from handlers import monitor_recovery, recovery
 from recovery.resume import RecoveryResumer, WaitExpired
 from shared.errors import AlreadyResolved, IncidentNotFound, TransientDependencyError
@@ -34,7 +33,7 @@ def moto(aws_env: None) -> Iterator[None]:
 class Workflow:
     """A state machine whose WaitForRecovery task sends its token to an SQS queue."""
 
-    def __init__(self) -> None:
+    def __init__(self, role_arn: str) -> None:
         self.sfn = boto3.client("stepfunctions", region_name=REGION)
         self.sqs = boto3.client("sqs", region_name=REGION)
         self.queue = self.sqs.create_queue(QueueName="tokens")["QueueUrl"]
@@ -54,7 +53,7 @@ class Workflow:
             },
         }
         self.arn = self.sfn.create_state_machine(
-            name="IncidentResponse", definition=json.dumps(definition), roleArn=sfn_role()
+            name="IncidentResponse", definition=json.dumps(definition), roleArn=role_arn
         )["stateMachineArn"]
 
     def start(self) -> tuple[str, str]:
@@ -79,8 +78,8 @@ class Workflow:
 
 
 @pytest.fixture
-def workflow(moto) -> Workflow:
-    return Workflow()
+def workflow(sfn_role_arn: str) -> Workflow:
+    return Workflow(sfn_role_arn)
 
 
 @pytest.fixture
