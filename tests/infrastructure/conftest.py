@@ -30,6 +30,10 @@ from stacks.incident_runbook_stack import IncidentRunbookStack  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "IncidentRunbook"
 ACK_METADATA = "aws:cdk:acknowledged-rules"
+# Pinned so that a developer's CDK_DEFAULT_ACCOUNT/REGION cannot change the expected ARNs.
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+ENV_CONTEXT = {"account": ACCOUNT, "region": REGION}
 
 
 @dataclass
@@ -73,7 +77,7 @@ def _read(outdir: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """The deployable app (cdk.json defaults), synthesised like `cdk synth` would."""
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stack = build_app(outdir=str(outdir))
+    app, stack = build_app(outdir=str(outdir), context=ENV_CONTEXT)
     app.synth()  # raises if cdk-nag reports any unacknowledged finding
     template, metadata, report = _read(outdir)
     return Synth(outdir, stack, template, metadata, report)
@@ -87,7 +91,9 @@ def raw_findings(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str
     """
     outdir = tmp_path_factory.mktemp("cdk.out.unacknowledged")
     with mock.patch.object(nag, "_record", lambda construct, acknowledgment: None):
-        app, _stack = build_app(outdir=str(outdir), context={"aws:cdk:bundling-stacks": []})
+        app, _stack = build_app(
+            outdir=str(outdir), context={**ENV_CONTEXT, "aws:cdk:bundling-stacks": []}
+        )
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
     report = json.loads((outdir / "validation-report.json").read_text())

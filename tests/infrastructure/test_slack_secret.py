@@ -10,6 +10,8 @@ import pytest
 
 from stacks.application import build_app
 
+from .conftest import ENV_CONTEXT
+
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
@@ -17,6 +19,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     app, _stack = build_app(
         outdir=str(outdir),
         context={
+            **ENV_CONTEXT,
             "incident-runbook": {"slackSecretName": "incident-runbook/slack"},
             "aws:cdk:bundling-stacks": [],  # the asset is irrelevant here
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -71,8 +72,14 @@ def test_outputs_point_at_the_right_resources(synth: Synth) -> None:
 
 def test_stack_has_an_explicit_environment(synth: Synth) -> None:
     assert synth.stack.stack_name == "IncidentRunbook"
-    assert synth.stack.account == "123456789012" or synth.stack.account.isdigit()
-    assert not synth.stack.region.startswith("${Token")
+    assert (synth.stack.account, synth.stack.region) == ("123456789012", "us-east-1")
+    manifest = json.loads((synth.outdir / "manifest.json").read_text())
+    assert manifest["artifacts"]["IncidentRunbook"]["environment"] == "aws://123456789012/us-east-1"
+
+
+def test_deployable_synth_checks_the_bootstrap_version(synth: Synth) -> None:
+    assert "BootstrapVersion" in synth.template["Parameters"]
+    assert "CheckBootstrapVersion" in synth.template["Rules"]
 
 
 def test_one_function_per_contract_step(synth: Synth) -> None:
