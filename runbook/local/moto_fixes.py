@@ -12,7 +12,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.kms.models import Key
+from moto.s3.models import FakeBucket
 
 _installed: list[Callable[[], None]] = []
 
@@ -53,9 +55,67 @@ def _kms_key_from_cloudformation() -> None:
     _patch_classmethod(Key, "create_from_cloudformation_json", create)
 
 
+# What AWS knows about every request to the emulator: its endpoints only speak HTTPS.
+REQUEST_CONTEXT = {"aws:securetransport": "true"}
+_CONDITION_OPERATORS: dict[str, Callable[[list[str], str], bool]] = {
+    "Bool": lambda expected, actual: actual.lower() in [e.lower() for e in expected],
+    "StringEquals": lambda expected, actual: actual in expected,
+    "StringNotEquals": lambda expected, actual: actual not in expected,
+}
+
+
+def condition_holds(condition: dict[str, dict[str, Any]]) -> bool:
+    """Whether a policy statement's Condition holds for an emulator request. A key or operator
+    the emulator cannot evaluate counts as not holding: the statement then does not apply."""
+    for operator, tests in condition.items():
+        check = _CONDITION_OPERATORS.get(operator)
+        if check is None:
+            return False
+        for key, expected in tests.items():
+            actual = REQUEST_CONTEXT.get(key.lower())
+            values = [str(v) for v in (expected if isinstance(expected, list) else [expected])]
+            if actual is None or not check(values, actual):
+                return False
+    return True
+
+
+def bucket_permission(policy: dict[str, Any], action: str, resource: str) -> PermissionResult:
+    """Evaluate a bucket policy: an explicit Deny wins, then an Allow, else neutral."""
+    statements = policy.get("Statement", [])
+    permitted = False
+    for statement in statements if isinstance(statements, list) else [statements]:
+        condition = statement.get("Condition")
+        if condition is not None:
+            if not condition_holds(condition):
+                continue
+            statement = {k: v for k, v in statement.items() if k != "Condition"}
+        result = IAMPolicyStatement(statement).is_action_permitted(action, resource)
+        if result == PermissionResult.DENIED:
+            return result
+        permitted = permitted or result == PermissionResult.PERMITTED
+    return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+
+
+def _s3_bucket_policy_conditions() -> None:
+    """S3 bucket policies: moto treats a condition it cannot evaluate (``Bool``) as holding and
+    an unmet condition as a Deny, so CDK's ``enforceSSL`` statement (Deny unless
+    aws:SecureTransport) refuses every request, though the emulator stands in for HTTPS
+    endpoints. Conditions are evaluated here instead, against REQUEST_CONTEXT."""
+    original = FakeBucket.__dict__["get_permission"]
+
+    def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        return bucket_permission(json.loads(self.policy.decode()), action, resource)
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+    _installed.append(lambda: setattr(FakeBucket, "get_permission", original))
+
+
 def install_moto_fixes() -> None:
     if not _installed:
         _kms_key_from_cloudformation()
+        _s3_bucket_policy_conditions()
 
 
 def remove_moto_fixes() -> None:
