@@ -72,7 +72,7 @@ def message(incident: Incident, timezone: str, default_region: str) -> str:
         lines.append(f"Runbook execution: {execution_console_url(incident.execution_arn, region)}")
     if incident.alarm_name:
         lines.append(f"Alarm console: {alarm_console_url(incident.alarm_name, region)}")
-    lines.append(f"Resolve: runbook resolve {incident.incident_id}")
+    lines.append(f'Resolve: runbook resolve {incident.incident_id} --note "what fixed it"')
     return "\n".join(lines)
 
 

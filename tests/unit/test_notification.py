@@ -57,6 +57,7 @@ def test_message_says_what_when_and_where() -> None:
     assert "executions/details/arn:aws:states:eu-west-1:" in message
     assert "alarmsV2:alarm/orders-api-errors" in message
     assert "tag: Severity=critical" in message
+    assert "runbook resolve inc-20240501-140307-0badcafe --note" in message
 
 
 def test_message_in_utc_has_a_single_time_line() -> None:
