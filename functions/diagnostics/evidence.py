@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from diagnostics.finding import FAILED_STATUSES, Finding
-from shared.errors import reraise_transient
+from shared.errors import transient_errors
 
 SUMMARY_LIMIT_BYTES = 32 * 1024
 
@@ -68,14 +66,11 @@ class EvidenceStore:
     def put(self, incident_id: str, document: dict[str, Any]) -> str:
         """Store the document; returns its s3:// URI."""
         key = evidence_key(incident_id)
-        try:
+        with transient_errors("S3 PutObject"):
             self._s3.put_object(
                 Bucket=self._bucket,
                 Key=key,
                 Body=json.dumps(document, indent=2, default=str).encode("utf-8"),
                 ContentType="application/json",
             )
-        except ClientError as exc:
-            reraise_transient(exc, "S3 PutObject")
-            raise
         return f"s3://{self._bucket}/{key}"

@@ -18,7 +18,14 @@ from incidents.repository import IncidentRepository
 from shared import aws
 from shared.config import settings
 from shared.errors import InvalidIncidentInput, error_code, reraise_transient
-from shared.observability import MetricUnit, logger, metrics, tracer, track_incident
+from shared.observability import (
+    MetricUnit,
+    logger,
+    metrics,
+    reject_event,
+    tracer,
+    track_incident,
+)
 
 
 def _signal(event: Any) -> Signal:
@@ -59,10 +66,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         signal = _signal(event)
     except InvalidIncidentInput as exc:
-        error_id = repo.record_invalid_event(event, str(exc))
-        logger.error("rejected event", extra={"error_id": error_id, "reason": str(exc)})
-        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-        return {"status": "rejected", "error": "InvalidIncidentInput", "reason": str(exc)}
+        return reject_event(repo, event, exc)
 
     incident_id = signal.incident_id()
     track_incident(incident_id)

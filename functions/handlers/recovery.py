@@ -18,7 +18,14 @@ from recovery.resume import RecoveryResumer
 from shared import aws
 from shared.config import settings
 from shared.errors import AlreadyResolved, InvalidIncidentInput
-from shared.observability import MetricUnit, logger, metrics, tracer, track_incident
+from shared.observability import (
+    MetricUnit,
+    logger,
+    metrics,
+    reject_event,
+    tracer,
+    track_incident,
+)
 
 
 def _alarm_request(event: dict[str, Any], repo: IncidentRepository) -> ResolveRequest | str:
@@ -50,9 +57,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             _alarm_request(event, repo) if from_alarm else parse_payload(ResolveRequest, event)
         )
     except InvalidIncidentInput as exc:
-        error_id = repo.record_invalid_event(event, str(exc))
-        logger.error("rejected event", extra={"error_id": error_id, "reason": str(exc)})
-        return {"status": "rejected", "error": "InvalidIncidentInput", "reason": str(exc)}
+        return reject_event(repo, event, exc)
 
     if isinstance(request, str):
         logger.info("nothing to resume", extra={"reason": request})

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from incidents.model import OPEN_STATUSES, Incident, RecoverySignal, Status, TimelineEntry
-from shared.errors import IncidentNotFound, error_code, reraise_transient
+from shared.errors import IncidentNotFound, error_code, reraise_transient, transient_errors
 from shared.timeutil import now_iso
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -39,11 +39,8 @@ class IncidentRepository:
     # -- reads ---------------------------------------------------------------------------
     def find(self, incident_id: str) -> Incident | None:
         """The incident, or None (strongly consistent: the token protocol depends on it)."""
-        try:
+        with transient_errors("DynamoDB GetItem"):
             item = self._table.get_item(Key={"incident_id": incident_id}, ConsistentRead=True)
-        except ClientError as exc:
-            reraise_transient(exc, "DynamoDB GetItem")
-            raise
         found = item.get("Item")
         return Incident.from_item(found) if found else None
 
@@ -217,7 +214,7 @@ class IncidentRepository:
         """Keep an event we could not turn into an incident, so nothing is dropped silently."""
         raw = json.dumps(raw_event, sort_keys=True, default=str)
         key = "error#" + hashlib.sha256(raw.encode()).hexdigest()[:16]
-        try:
+        with transient_errors("DynamoDB PutItem"):
             self._table.put_item(
                 Item={
                     "incident_id": key,
@@ -227,9 +224,6 @@ class IncidentRepository:
                     "raw_event": raw[:_MAX_RAW_EVENT_CHARS],
                 }
             )
-        except ClientError as exc:
-            reraise_transient(exc, "DynamoDB PutItem")
-            raise
         return key
 
     # -- plumbing ------------------------------------------------------------------------
@@ -244,29 +238,21 @@ class IncidentRepository:
         return False
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        while True:
-            try:
-                page = self._table.query(**kwargs)
-            except ClientError as exc:
-                reraise_transient(exc, "DynamoDB Query")
-                raise
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return self._pages(self._table.query, "DynamoDB Query", kwargs)
 
     def _scan(self) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {}
+        return self._pages(self._table.scan, "DynamoDB Scan", {})
+
+    @staticmethod
+    def _pages(operation: Any, what: str, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated Query or Scan, page by page (lazily)."""
         while True:
-            try:
-                page = self._table.scan(**kwargs)
-            except ClientError as exc:
-                reraise_transient(exc, "DynamoDB Scan")
-                raise
+            with transient_errors(what):
+                page = operation(**kwargs)
             yield from page.get("Items", [])
             if "LastEvaluatedKey" not in page:
                 return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}
 
     def _hydrate(self, item: dict[str, Any]) -> Incident | None:
         """Index items may be projected partially: fall back to the full record."""

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from incidents.model import TimelineEntry
-from shared.errors import reraise_transient
+from shared.errors import transient_errors
 from shared.timeutil import iso, parse_time
 
 MAX_EVENTS = 2000
@@ -25,15 +23,12 @@ _FAILURES = {
 def fetch_history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
     """Every history event (all pages, oldest first), capped at MAX_EVENTS."""
     events: list[dict[str, Any]] = []
-    try:
+    with transient_errors("Step Functions GetExecutionHistory"):
         paginator = sfn.get_paginator("get_execution_history")
         for page in paginator.paginate(executionArn=execution_arn, reverseOrder=False):
             events.extend(page.get("events", []))
             if len(events) >= MAX_EVENTS:
                 break
-    except ClientError as exc:
-        reraise_transient(exc, "Step Functions GetExecutionHistory")
-        raise
     return events[:MAX_EVENTS]
 
 

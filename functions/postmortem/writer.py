@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from incidents.model import Incident
 from incidents.repository import IncidentRepository
-from shared.errors import IncidentNotFound, reraise_transient
+from shared.errors import IncidentNotFound, transient_errors
 
 
 def postmortem_key(incident_id: str) -> str:
@@ -29,16 +27,13 @@ class PostmortemWriter:
     ) -> str:
         """Put the document, then mark the incident RESOLVED/UNRESOLVED; returns the URI."""
         key = postmortem_key(incident.incident_id)
-        try:
+        with transient_errors("S3 PutObject"):
             self._s3.put_object(
                 Bucket=self._bucket,
                 Key=key,
                 Body=markdown.encode("utf-8"),
                 ContentType="text/markdown; charset=utf-8",
             )
-        except ClientError as exc:
-            reraise_transient(exc, "S3 PutObject")
-            raise
         uri = f"s3://{self._bucket}/{key}"
         fields: dict[str, Any] = {"status": status, "postmortem_uri": uri}
         if diagnostics_uri:

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
-
 from incidents.model import Incident
 from incidents.repository import IncidentRepository
 from recovery.resume import send_success
-from shared.errors import TransientDependencyError, reraise_transient
+from shared.errors import TransientDependencyError, transient_errors
 from shared.timeutil import now_iso
 
 WaitOutcome = Literal["waiting", "resumed_early"]
@@ -41,9 +39,6 @@ class RecoveryMonitor:
         signal = self._repo.get(incident_id).recovery_signal
         if signal is None:
             raise TransientDependencyError(f"incident {incident_id}: token not stored, retry")
-        try:
+        with transient_errors("Step Functions SendTaskSuccess"):
             send_success(self._sfn, token, signal)
-        except ClientError as exc:
-            reraise_transient(exc, "Step Functions SendTaskSuccess")
-            raise
         return "resumed_early"

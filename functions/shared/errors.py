@@ -3,6 +3,9 @@ machine's Retry/Catch match on those names, so the names here are part of the co
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
@@ -66,6 +69,17 @@ def reraise_transient(error: ClientError, what: str) -> None:
     """Turn a transient ClientError into TransientDependencyError so the ASL retries it."""
     if is_transient(error):
         raise TransientDependencyError(f"{what}: {error_code(error)}") from error
+
+
+@contextmanager
+def transient_errors(what: str) -> Iterator[None]:
+    """Around an AWS call whose failures the caller does not handle: transient ones become
+    TransientDependencyError (retried by the ASL), the rest propagate unchanged."""
+    try:
+        yield
+    except ClientError as exc:
+        reraise_transient(exc, what)
+        raise
 
 
 def validation_summary(error: ValidationError, limit: int = 5) -> str:

@@ -235,3 +235,12 @@ def test_monitor_after_failed_classification_creates_a_resolvable_record(
     assert stored["task_token"] == token
     assert RecoveryResumer(incident_table, workflow.sfn).resolve(INCIDENT_ID, by="x") == "resumed"
     assert workflow.finish(execution)["status"] == "SUCCEEDED"
+
+
+def test_malformed_resolve_request_is_recorded_not_raised(incident_table, lambda_context) -> None:
+    result = recovery.lambda_handler({"by": "operator:alice"}, lambda_context)
+    assert result["status"] == "rejected"
+    assert result["error"] == "InvalidIncidentInput"
+    assert "incident_id" in result["reason"]
+    (item,) = incident_table.scan()["Items"]
+    assert item["incident_id"].startswith("error#")
