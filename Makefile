@@ -46,7 +46,7 @@ synth: venv
 
 # Deploy to the AWS account of your current credentials (AWS_PROFILE / AWS_REGION).
 # Uses the AWS CDK CLI through npx with the Node.js that the virtual environment carries.
-CDK_CLI_VERSION ?= 2.1034.0
+CDK_CLI_VERSION ?= 2.1148.1
 deploy: venv
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/npx --yes aws-cdk@$(CDK_CLI_VERSION) deploy IncidentRunbook --require-approval broadening
 
