@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from incidents.ids import incident_id
+from incidents.ids import incident_id as make_incident_id
 from incidents.model import Incident, Resource, Severity, TimelineEntry
 from shared.errors import InvalidIncidentInput, validation_summary
 from shared.timeutil import iso, parse_time
@@ -116,7 +116,7 @@ class Signal(BaseModel):
 
     def incident_id(self) -> str:
         """The deterministic id of the incident this signal opens."""
-        return incident_id(self.occurred_at, self.signal_key)
+        return make_incident_id(self.occurred_at, self.signal_key)
 
     def to_incident(self, incident_id: str) -> Incident:
         """A new OPEN incident for this signal (severity is decided later, by classify)."""
