@@ -63,6 +63,8 @@ class GapContext:
     """Logical id -> physical id of what this module created."""
     log_groups: dict[str, str] = field(default_factory=dict)
     """Function name -> log group (LoggingConfig.LogGroup)."""
+    functions: list[str] = field(default_factory=list)
+    """Names of the stack's Lambda functions."""
     state_machines: dict[str, str] = field(default_factory=dict)
     """Logical id -> ARN of the executable state machine."""
 
@@ -156,10 +158,13 @@ def _alarm(ctx: GapContext, logical_id: str, props: dict[str, Any]) -> None:
     ctx.created[logical_id] = params["AlarmName"]
 
 
-def _function_log_group(ctx: GapContext, logical_id: str, props: dict[str, Any]) -> None:
+def _lambda_function(ctx: GapContext, logical_id: str, props: dict[str, Any]) -> None:
+    """moto ignores LoggingConfig: remember the log group so the function's logs land there."""
+    name = ctx.physical_id(logical_id)
+    ctx.functions.append(name)
     log_group = (props.get("LoggingConfig") or {}).get("LogGroup")
     if log_group is not None:
-        ctx.log_groups[ctx.physical_id(logical_id)] = str(ctx.resolve(log_group))
+        ctx.log_groups[name] = str(ctx.resolve(log_group))
 
 
 def _definition(ctx: GapContext, props: dict[str, Any]) -> str:
@@ -217,7 +222,7 @@ GAP_FILLERS: dict[str, Callable[[GapContext, str, dict[str, Any]], None]] = {
     "AWS::SQS::QueuePolicy": _queue_policy,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::CloudWatch::Alarm": _alarm,
-    "AWS::Lambda::Function": _function_log_group,
+    "AWS::Lambda::Function": _lambda_function,
     "AWS::StepFunctions::StateMachine": _state_machine,
 }
 

@@ -99,7 +99,6 @@ class LocalEmulator:
                 self.endpoint_url,
                 self.region,
                 self.workdir,
-                code_dir=self.functions_dir,
                 telemetry=self._telemetry,
             )
             lambda_runtime.install_invoke_hook(self._runtime)
@@ -169,6 +168,10 @@ class LocalEmulator:
             artifact.template(),
         )
         self.runtime.log_groups.update(gaps.log_groups)
+        if self.functions_dir is not None:
+            # The stack's one Lambda asset is the functions/ folder (docs/contracts.md).
+            for name in gaps.functions:
+                self.runtime.source_dirs[name] = self.functions_dir
         deployment.resources.update(gaps.created)
         self.deployment = deployment
         return deployment

@@ -205,16 +205,16 @@ class LambdaRuntime:
         region: str,
         workdir: Path,
         *,
-        code_dir: Path | None = None,
         telemetry: Telemetry | None = None,
     ) -> None:
-        """``code_dir`` runs every function from that folder (the repository's functions/, so an
-        edit shows on the next cold start); without it, the deployed zip is unpacked and run."""
         self.endpoint_url = endpoint_url
         self.region = region
         self.workdir = workdir
-        self.code_dir = code_dir
         self.telemetry = telemetry
+        self.source_dirs: dict[str, Path] = {}
+        """Function name -> source folder to run it from instead of its deployed zip (the
+        repository's functions/ for the stack's functions, so an edit shows at the next cold
+        start). Any other function runs its deployed code, unpacked."""
         self.log_groups: dict[str, str] = {}
         """Function name -> log group, for functions whose LoggingConfig names one."""
         self._idle: dict[str, list[_Worker]] = {}
@@ -231,7 +231,7 @@ class LambdaRuntime:
             name=fn.function_name,
             arn=fn.function_arn,
             handler=str(fn.handler),
-            code_dir=self.code_dir or self._unpack(fn),
+            code_dir=self.source_dirs.get(fn.function_name) or self._unpack(fn),
             environment=tuple(sorted((str(k), str(v)) for k, v in fn.environment_vars.items())),
             memory_mb=int(fn.memory_size),
             timeout_seconds=int(fn.timeout),

@@ -11,11 +11,20 @@ import copy
 import logging
 import os
 import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from moto.core.config import default_user_config
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+LOGGER = logging.getLogger(__name__)
 
 # Lambda without Docker (the in-process hook) and Step Functions that really execute.
 EMULATOR_MOTO_CONFIG: dict[str, dict[str, Any]] = {
@@ -45,20 +54,53 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
+class _RequestLog:
+    """Access and error lines of the server, appended to a file (or dropped)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, line: str) -> None:
+        if self._path is None:
+            return
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with self._lock, open(self._path, "a", encoding="utf-8") as out:
+            out.write(f"{stamp} {line.rstrip()}\n")
+
+
+def _handler_class(log: _RequestLog) -> type[MotoRequestHandler]:
+    class Handler(MotoRequestHandler):
+        """moto's request handler, logging to the emulator's request log, not to werkzeug's
+        logger (which would print a line per request on the console)."""
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            log.write(f"{self.command} {self.path} {code} {size}")
+
+        def log(self, type: str, message: str, *args: Any) -> None:
+            log.write(f"{type}: {message % args if args else message}")
+
+    return Handler
+
+
 class MotoServer:
-    """Start/stop moto's threaded server and restore moto's process-wide settings afterwards.
+    """moto's WSGI app on a threaded werkzeug server, plus moto's process-wide settings.
 
     MOTO_PORT must equal the port: moto's Step Functions interpreter reaches Lambda, SNS and
-    the rest at ``localhost:$MOTO_PORT`` when it runs in server mode.
+    the rest at ``localhost:$MOTO_PORT`` when it runs in server mode. The server is built here
+    rather than with moto's ThreadedMotoServer, which waits forever when its port is taken and
+    logs every request through werkzeug's logger.
     """
 
     def __init__(self, port: int, host: str = "127.0.0.1", request_log: Path | None = None) -> None:
-        """``request_log``: where the per-request access log goes (default: nowhere)."""
+        """``request_log``: file for the access log and server errors (default: nowhere)."""
         self.host = host
         self.port = port
-        self._request_log = request_log
-        self._log_handler: logging.Handler | None = None
-        self._server: ThreadedMotoServer | None = None
+        self._log = _RequestLog(request_log)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
         self._saved_config: dict[str, Any] = {}
         self._saved_moto_port: str | None = None
 
@@ -75,36 +117,49 @@ class MotoServer:
         for key, value in EMULATOR_MOTO_CONFIG.items():
             default_user_config[key] = copy.deepcopy(value)  # type: ignore[literal-required]
         os.environ["MOTO_PORT"] = str(self.port)
-        self._quiet_access_log()
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        self._server.start()
+        try:
+            server = make_server(
+                self.host,
+                self.port,
+                DomainDispatcherApplication(create_backend_app),
+                threaded=True,
+                request_handler=_handler_class(self._log),
+            )
+        except BaseException:
+            self._restore_settings()
+            raise
+        log = self._log
 
-    def _quiet_access_log(self) -> None:
-        """werkzeug prints a line per request to stderr; the emulator's console stays readable."""
-        access = logging.getLogger("werkzeug")
-        access.propagate = False
-        access.setLevel(logging.INFO)
-        if self._request_log is not None:
-            self._request_log.parent.mkdir(parents=True, exist_ok=True)
-            self._log_handler = logging.FileHandler(self._request_log, encoding="utf-8")
-        else:
-            self._log_handler = logging.NullHandler()
-        access.addHandler(self._log_handler)
+        def server_log(type: str, message: str, *args: Any) -> None:
+            text = message % args if args else message
+            log.write(f"{type}: {text}")
+            if type == "error":
+                LOGGER.error("moto server: %s", text.splitlines()[-1] if text else text)
+
+        server.log = server_log  # type: ignore[method-assign]
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, name=f"moto-server-{self.port}", daemon=True
+        )
+        self._thread.start()
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.stop()
+            self._server.shutdown()
+            self._server.server_close()
             self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._restore_settings()
+
+    def _restore_settings(self) -> None:
         for key, value in self._saved_config.items():
             if value is None:
                 default_user_config.pop(key, None)  # type: ignore[misc]
             else:
                 default_user_config[key] = value  # type: ignore[literal-required]
         self._saved_config = {}
-        if self._log_handler is not None:
-            logging.getLogger("werkzeug").removeHandler(self._log_handler)
-            self._log_handler.close()
-            self._log_handler = None
         if self._saved_moto_port is None:
             os.environ.pop("MOTO_PORT", None)
         else:

@@ -1,0 +1,65 @@
+"""The e2e tier: one local emulator for the whole package, with the CDK-synthesised stack
+deployed into it (exactly what ``runbook local up`` does), torn down after the last e2e test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from runbook.local.emulator import LocalEmulator
+from runbook.local.server import free_port
+
+# Long enough never to fire while a test is still working its way to the OK signal.
+RECOVERY_TIMEOUT_SECONDS = 120
+
+
+@pytest.fixture(scope="package")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEmulator]:
+    workdir = tmp_path_factory.mktemp("emulator")
+    local = LocalEmulator(
+        free_port(), workdir, {"recoveryTimeoutSeconds": RECOVERY_TIMEOUT_SECONDS}
+    )
+    local.start()
+    try:
+        local.deploy()
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="package")
+def aws(emulator: LocalEmulator) -> Callable[[str], Any]:
+    """boto3 clients pointed at the emulator's endpoint."""
+    return emulator.client
+
+
+@pytest.fixture(scope="package")
+def outputs(emulator: LocalEmulator) -> dict[str, str]:
+    return emulator.outputs
+
+
+def subscribe_queue(aws: Callable[[str], Any], topic_arn: str, name: str) -> str:
+    """An SQS queue subscribed to ``topic_arn`` (how the tests watch SNS)."""
+    sqs = aws("sqs")
+    queue_url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    aws("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return queue_url
+
+
+@pytest.fixture(scope="package")
+def pager_queue(aws: Callable[[str], Any], outputs: dict[str, str]) -> str:
+    """What on-call's pager would receive: the paging topic, delivered to a queue."""
+    return subscribe_queue(aws, outputs["PagingTopicArn"], "e2e-pager")
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short suffix that keeps names of one test apart from another's."""
+    return uuid.uuid4().hex[:8]
