@@ -130,7 +130,7 @@ def emit_state_change(backend: CloudWatchBackend, alarm: Alarm, previous: AlarmS
         detail_type="CloudWatch Alarm State Change",
         detail=state_change_detail(alarm, previous),
         resources=[alarm.alarm_arn],
-        time=changed_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        time=changed_at.replace(microsecond=0),
     )
 
 

@@ -158,10 +158,13 @@ def put_event(
     detail_type: str,
     detail: dict[str, Any],
     resources: list[str],
-    time: str,
+    time: dt.datetime,
     bus: str = "default",
 ) -> None:
-    """Put an event the way an AWS service does (services may use ``aws.*`` sources)."""
+    """Put an event the way an AWS service does (services may use ``aws.*`` sources).
+
+    ``Time`` goes in as epoch seconds, as it arrives from PutEvents: moto's own targets (SQS,
+    logs) render it into JSON unquoted; Lambda and Step Functions targets get ISO-8601."""
     events_backends[account][region].put_events(
         [
             {
@@ -169,7 +172,7 @@ def put_event(
                 "DetailType": detail_type,
                 "Detail": json.dumps(detail),
                 "Resources": resources,
-                "Time": time,
+                "Time": time.timestamp(),
                 "EventBusName": bus,
             }
         ]
