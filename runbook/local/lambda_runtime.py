@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -30,7 +30,7 @@ from typing import IO, Any
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-from runbook.local.telemetry import Telemetry
+from runbook.local.telemetry import Telemetry, emf_metrics
 
 LOGGER = logging.getLogger(__name__)
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
@@ -356,6 +356,8 @@ class LambdaRuntime:
             out.write(f"{stamp} {worker.spec.name} {line}\n")
         if self.telemetry is not None:
             self.telemetry.log(worker.spec.log_group, worker.log_stream, line)
+            for metric in emf_metrics(line):
+                self.telemetry.metric(*metric)
 
     def _record_metrics(self, spec: FunctionSpec, result: Invocation) -> None:
         if self.telemetry is None:
@@ -365,11 +367,6 @@ class LambdaRuntime:
         errors = 1 if result.function_error else 0
         self.telemetry.metric("AWS/Lambda", "Errors", dims, errors, "Count")
         self.telemetry.metric("AWS/Lambda", "Duration", dims, result.duration_ms, "Milliseconds")
-
-    def warm_workers(self) -> Mapping[str, int]:
-        """Idle workers per function ARN (for tests and the status line)."""
-        with self._lock:
-            return {arn: len(workers) for arn, workers in self._idle.items()}
 
     def shutdown(self) -> None:
         with self._lock:

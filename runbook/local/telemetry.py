@@ -9,6 +9,7 @@ request path), in small batches.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import queue
 import threading
@@ -28,6 +29,31 @@ class _LogBatch:
     group: str
     stream: str
     events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def emf_metrics(line: str) -> list[tuple[str, str, dict[str, str], float, str]]:
+    """Metrics in an Embedded Metric Format log line (what Powertools Metrics prints), as
+    (namespace, name, dimensions, value, unit); CloudWatch Logs extracts these on AWS."""
+    if not line.startswith("{") or '"_aws"' not in line:
+        return []
+    try:
+        document = json.loads(line)
+        directives = document["_aws"]["CloudWatchMetrics"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    found = []
+    for directive in directives:
+        namespace = directive.get("Namespace", "")
+        for dimension_set in directive.get("Dimensions", []) or [[]]:
+            dimensions = {key: str(document.get(key, "")) for key in dimension_set}
+            for metric in directive.get("Metrics", []):
+                raw = document.get(metric["Name"])
+                values = raw if isinstance(raw, list) else [raw]
+                for value in values:
+                    if isinstance(value, (int, float)):
+                        unit = metric.get("Unit", "None")
+                        found.append((namespace, metric["Name"], dimensions, float(value), unit))
+    return found
 
 
 class Telemetry:

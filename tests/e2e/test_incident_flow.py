@@ -190,6 +190,26 @@ def test_alarm_pages_diagnoses_waits_and_writes_the_postmortem(
     postmortem = s3.get_object(Bucket=bucket, Key=postmortem_key)["Body"].read().decode()
     assert incident_id in postmortem
 
+    # As on AWS: the steps' logs are in their log groups, their EMF metrics in CloudWatch.
+    logs = aws("logs")
+    (group,) = [
+        g["logGroupName"]
+        for g in logs.describe_log_groups(logGroupNamePrefix="IncidentRunbook-FunctionsClassify")[
+            "logGroups"
+        ]
+    ]
+
+    def classify_logged() -> bool:
+        found = logs.filter_log_events(logGroupName=group)["events"]
+        return any(incident_id in event["message"] for event in found)
+
+    wait_for("the classify step's log events", classify_logged, timeout=10)
+    wait_for(
+        "the steps' EMF metrics",
+        lambda: aws("cloudwatch").list_metrics(Namespace="IncidentRunbook")["Metrics"],
+        timeout=10,
+    )
+
 
 def test_failed_diagnostics_still_page_and_write_the_postmortem(
     aws: Callable[[str], Any], outputs: dict[str, str], pager: Pager, unique: str
