@@ -31,9 +31,11 @@ _REPORT_NUMBERS = (
     ("@maxMemoryUsed", re.compile(r"Max Memory Used: ([0-9.]+) MB"), _BYTES_PER_MB),
 )
 _XRAY = re.compile(r"XRAY TraceId: (\S+)\s+SegmentId: (\S+)")
-# Node/Java: `2024-05-01T12:00:00.000Z\t<id>\tERROR\t...`; Python: `[ERROR]\t<time>\t<id>\t...`
+# Node/Java: `2024-05-01T12:00:00.000Z\t<id>\tERROR\t...`; Python: `[ERROR]\t<time>\t<id>\t...`;
+# the runtime's own `<time> <id> Task timed out after 6.01 seconds` separates with spaces.
 _RUNTIME_LINE = re.compile(
-    r"(?:\[[A-Z]+\]\t)?\d{4}-\d{2}-\d{2}T[^\t]+\t([0-9a-fA-F]{8}-[0-9a-fA-F-]{27})\t"
+    r"(?:\[[A-Z]+\]\t)?\d{4}-\d{2}-\d{2}T\S+[\t ]"
+    r"([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})[\t ]"
 )
 _DECODER = json.JSONDecoder()
 
