@@ -146,8 +146,12 @@ def _secret(ctx: GapContext, logical_id: str, props: dict[str, Any]) -> None:
     params: dict[str, Any] = {"Name": name, "SecretString": value}
     if resolved.get("Description"):
         params["Description"] = resolved["Description"]
-    response = ctx.clients("secretsmanager").create_secret(**params)
-    ctx.created[logical_id] = response["ARN"]
+    secrets_manager = ctx.clients("secretsmanager")
+    try:
+        arn = secrets_manager.create_secret(**params)["ARN"]
+    except secrets_manager.exceptions.ResourceExistsException:  # a redeploy keeps its value
+        arn = secrets_manager.describe_secret(SecretId=name)["ARN"]
+    ctx.created[logical_id] = arn
 
 
 def _alarm(ctx: GapContext, logical_id: str, props: dict[str, Any]) -> None:
