@@ -29,31 +29,70 @@ def _size(value: Any) -> int:
     return len(json.dumps(value, default=str).encode("utf-8"))
 
 
-def summarise(findings: list[Finding], window: dict[str, str]) -> dict[str, Any]:
-    """Per-source status, message and headline numbers, trimmed until it fits the limit."""
+def summarise(
+    findings: list[Finding],
+    window: dict[str, str],
+    verdict: dict[str, Any] | None = None,
+    support_case: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Verdict, support-case draft, per-source status, message and headline numbers,
+    trimmed step by step until it fits the limit (everything is in the S3 evidence)."""
     sources = [
         {
             "source": f.source,
-            "target": f.target,
+            "target": f.target[:200],
             "status": f.status,
             "message": f.message[:500],
             **f.summary,
         }
         for f in findings
     ]
-    summary: dict[str, Any] = {"window": window, "sources": sources}
+    summary: dict[str, Any] = {"window": window}
+    if verdict is not None:
+        summary["verdict"] = verdict
+    if support_case:
+        summary["support_case"] = support_case
+    summary["sources"] = sources
     if not findings:
         summary["note"] = "no diagnostic source applies to this incident's resources"
-    if _size(summary) <= SUMMARY_LIMIT_BYTES:
-        return summary
-    # Too big: keep status and message only; the numbers are in the S3 evidence.
-    summary["sources"] = [
-        {k: s[k] for k in ("source", "target", "status", "message")} for s in sources
-    ]
+    for trim in _TRIMS:
+        if _size(summary) <= SUMMARY_LIMIT_BYTES:
+            break
+        trim(summary)
+        summary["truncated"] = True
     while _size(summary) > SUMMARY_LIMIT_BYTES and summary["sources"]:
         summary["sources"].pop()
-        summary["truncated"] = True
     return summary
+
+
+def _bare_sources(summary: dict[str, Any]) -> None:
+    # Status and message only; the numbers are in the S3 evidence.
+    keep = ("source", "target", "status", "message")
+    summary["sources"] = [{k: s[k] for k in keep} for s in summary["sources"]]
+
+
+def _short_verdict(summary: dict[str, Any]) -> None:
+    verdict = summary.get("verdict")
+    if verdict:
+        for cause in verdict.get("causes", []):
+            cause["evidence"] = [e[:200] for e in cause.get("evidence", [])[:2]]
+            cause["resources"] = cause.get("resources", [])[:3]
+        verdict["ruled_out"] = verdict.get("ruled_out", [])[:5]
+        verdict["other_evidence"] = verdict.get("other_evidence", [])[:10]
+    case = summary.get("support_case")
+    if case:
+        case["body"] = case.get("body", "")[:2000]
+        case["evidence"] = {k: [e[:200] for e in v[:3]] for k, v in case["evidence"].items()}
+        case["affected_resources"] = case.get("affected_resources", [])[:10]
+
+
+def _short_messages(summary: dict[str, Any]) -> None:
+    for source in summary["sources"]:
+        source["message"] = source["message"][:120]
+        source["target"] = source["target"][:80]
+
+
+_TRIMS = (_bare_sources, _short_verdict, _short_messages)
 
 
 class EvidenceStore:

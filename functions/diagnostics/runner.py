@@ -1,25 +1,45 @@
 """Choose the diagnostic sources for an incident's resources and run them concurrently within
-an overall time budget. A source that fails becomes a finding with status `error`: diagnostics
-never fail the step, because they must never hold up paging or the postmortem."""
+one overall time budget. A source that fails, throttles or runs out of time becomes a finding
+that says so: diagnostics never fail the step, because they must never hold up paging or the
+postmortem."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
-from diagnostics.finding import ERROR, TIMEOUT, Finding
+from botocore.exceptions import ClientError
+
+from diagnostics.codedeploy import CodeDeploySource
+from diagnostics.ec2 import Ec2Source
+from diagnostics.ecs import EcsSource
+from diagnostics.finding import ERROR, TIMEOUT, Finding, finding_from_client_error
+from diagnostics.health import HEALTH_REGION, HealthSource, StoredHealthEvents
 from diagnostics.lambda_metrics import LambdaMetrics
-from diagnostics.logs_insights import LogsInsights
+from diagnostics.logs import LogsSource
+from diagnostics.network import NetworkSource
+from diagnostics.paging import Deadline
+from diagnostics.rds import RdsSource
+from diagnostics.targets import Targets, function_name, targets_for
+from diagnostics.xray import XRaySource
 from incidents.model import Incident
 from shared.timeutil import parse_time
 
-LAMBDA_TYPE = "AWS::Lambda::Function"
+__all__ = ["DiagnosticsRunner", "Task", "Window", "function_name", "window_for"]
+
 MAX_WINDOW = timedelta(days=1)
-ClientFactory = Callable[[str], Any]
+# Sources stop paging this long before the runner stops waiting for them.
+SOURCE_MARGIN_SECONDS = 1.0
+
+
+class ClientFactory(Protocol):
+    """`clients("ec2")` or `clients("health", region="us-east-1")` for the incident's account."""
+
+    def __call__(self, service: str, region: str | None = None) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -32,18 +52,11 @@ class Window:
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work: a source applied to a target."""
+    """One unit of work: a source applied to a target, answering one or more findings."""
 
     source: str
     target: str
-    run: Callable[[], Finding]
-
-
-def function_name(resource_id: str) -> str:
-    """`orders-api` from a name or a function ARN (aliases/versions dropped)."""
-    if resource_id.startswith("arn:"):
-        return resource_id.split(":")[6]
-    return resource_id.split(":")[0]
+    run: Callable[[], Finding | list[Finding]]
 
 
 def window_for(incident: Incident, lookback_minutes: int, now: datetime) -> Window:
@@ -56,37 +69,96 @@ class DiagnosticsRunner:
     """Plans and runs the sources; clients come from a factory bound to the incident's
     account and region, created up front because boto3 client creation is not thread-safe."""
 
-    def __init__(self, clients: ClientFactory, budget_seconds: float, max_workers: int = 4) -> None:
+    def __init__(
+        self,
+        clients: ClientFactory,
+        budget_seconds: float,
+        max_workers: int = 10,
+        health_store: StoredHealthEvents | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._clients = clients
         self._budget = budget_seconds
         self._max_workers = max_workers
+        self._health_store = health_store or StoredHealthEvents(None)
+        self._deadline = Deadline.after(max(0.5, budget_seconds - SOURCE_MARGIN_SECONDS), clock)
 
     def plan(self, incident: Incident, window: Window) -> list[Task]:
-        """Sources that apply to the incident's resources (Lambda functions for now)."""
-        functions = sorted(
-            {function_name(r.id) for r in incident.resources if r.type == LAMBDA_TYPE}
-        )
-        if not functions:
+        """Sources that apply to the incident's resources, in the order the verdict reads
+        them (AWS side first)."""
+        targets = targets_for(incident)
+        if targets.empty():
             return []
-        metrics = LambdaMetrics(self._clients("cloudwatch"))
-        logs = LogsInsights(self._clients("logs"))
-        # Leave the logs queries a margin to stop cleanly inside the overall budget.
-        query_budget = max(1.0, self._budget - 2.0)
-        tasks = [
+        start, end, deadline = window.start, window.end, self._deadline
+        client = self._clients
+        tasks: list[Task] = []
+        region = incident.region or ""
+        health = HealthSource(client("health", region=HEALTH_REGION), self._health_store)
+        ids = [r.id for r in incident.resources]
+        tasks.append(
             Task(
-                "lambda_metrics",
-                ", ".join(functions),
-                lambda: metrics.collect(functions, window.start, window.end),
+                "health",
+                region,
+                lambda: health.collect(targets, incident.account, region, start, deadline, ids),
             )
-        ]
-        for name in functions:
+        )
+        if targets.instances:
+            ec2 = Ec2Source(client("ec2"), client("cloudwatch"))
             tasks.append(
                 Task(
-                    "logs_insights",
-                    f"/aws/lambda/{name}",
-                    partial(logs.collect, name, window.start, window.end, query_budget),
+                    "ec2",
+                    ", ".join(targets.instances),
+                    lambda: ec2.collect(targets, start, end, deadline),
                 )
             )
+        if targets.db_instances:
+            rds = RdsSource(client("rds"), client("cloudwatch"), client("pi"))
+            tasks.append(
+                Task(
+                    "rds",
+                    ", ".join(targets.db_instances),
+                    lambda: rds.collect(targets, start, end, deadline),
+                )
+            )
+        if targets.ecs_services:
+            ecs = EcsSource(client("ecs"))
+            tasks.append(
+                Task(
+                    "ecs",
+                    _names(targets.ecs_services),
+                    lambda: ecs.collect(targets, start, deadline),
+                )
+            )
+        if targets.functions:
+            metrics = LambdaMetrics(client("cloudwatch"))
+            tasks.append(
+                Task(
+                    "lambda_metrics",
+                    ", ".join(targets.functions),
+                    lambda: metrics.collect(targets.functions, start, end, deadline),
+                )
+            )
+        if targets.deployments or targets.deployment_groups:
+            codedeploy = CodeDeploySource(client("codedeploy"))
+            tasks.append(
+                Task(
+                    "codedeploy",
+                    "deployments",
+                    lambda: codedeploy.collect(targets, start, end, deadline),
+                )
+            )
+        if _has_paths(targets):
+            network = NetworkSource(client)
+            tasks.append(Task("network", "paths", lambda: network.collect(targets, deadline)))
+        if targets.functions or targets.ecs_services or targets.apis:
+            xray = XRaySource(client("xray"))
+            tasks.append(
+                Task("xray", "traces", lambda: xray.collect(targets, start, end, deadline))
+            )
+        logs = LogsSource(client)
+        tasks.append(
+            Task("logs_insights", "log groups", lambda: logs.collect(targets, start, end, deadline))
+        )
         return tasks
 
     def run(self, tasks: list[Task]) -> list[Finding]:
@@ -95,20 +167,35 @@ class DiagnosticsRunner:
             return []
         pool = ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="diag")
         try:
-            futures: list[tuple[Task, Future[Finding]]] = [
+            futures: list[tuple[Task, Future[Finding | list[Finding]]]] = [
                 (task, pool.submit(task.run)) for task in tasks
             ]
             wait([f for _, f in futures], timeout=self._budget)
-            return [_result(task, future, self._budget) for task, future in futures]
+            findings: list[Finding] = []
+            for task, future in futures:
+                findings += _result(task, future, self._budget)
+            return findings
         finally:
             # Do not wait for stragglers: the step must answer within its budget.
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _result(task: Task, future: Future[Finding], budget: float) -> Finding:
+def _names(services: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{c}/{s}" for c, s in services)
+
+
+def _has_paths(targets: Targets) -> bool:
+    clients = targets.functions or targets.ecs_services or targets.instances
+    return bool(clients and (targets.db_instances or targets.functions))
+
+
+def _result(task: Task, future: Future[Finding | list[Finding]], budget: float) -> list[Finding]:
     if not future.done():
-        return Finding(task.source, task.target, TIMEOUT, f"no answer within {budget:.0f}s")
+        return [Finding(task.source, task.target, TIMEOUT, f"no answer within {budget:.0f}s")]
     error = future.exception()
+    if isinstance(error, ClientError):
+        return [finding_from_client_error(task.source, task.target, error)]
     if error is not None:
-        return Finding(task.source, task.target, ERROR, f"{type(error).__name__}: {error}"[:500])
-    return future.result()
+        return [Finding(task.source, task.target, ERROR, f"{type(error).__name__}: {error}"[:500])]
+    result = future.result()
+    return result if isinstance(result, list) else [result]

@@ -1,15 +1,19 @@
-"""CollectDiagnostics: metrics and logs of the incident's resources; evidence to S3."""
+"""CollectDiagnostics: every source that applies, concurrently and within one time budget; a
+fault-domain verdict (and a support-case draft when AWS is at fault); evidence to S3."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from diagnostics.evidence import EvidenceStore, overall_status, summarise
 from diagnostics.finding import FAILED_STATUSES
+from diagnostics.health import StoredHealthEvents
 from diagnostics.runner import DiagnosticsRunner, window_for
+from diagnostics.support_case import draft
+from diagnostics.verdict import decide
+from incidents.model import Incident
 from incidents.payloads import IncidentPayload, parse_payload
 from shared import aws
 from shared.config import settings
@@ -27,6 +31,21 @@ def budget_seconds(context: LambdaContext) -> float:
     return max(1.0, min(MAX_BUDGET_SECONDS, remaining))
 
 
+def client_factory(incident: Incident) -> Any:
+    """Clients for the incident's (account, region) from the one session factory; Health
+    passes its own region (us-east-1)."""
+
+    def clients(service: str, region: str | None = None) -> Any:
+        return aws.client(service, account=incident.account, region=region or incident.region)
+
+    return clients
+
+
+def health_store(table_name: str) -> StoredHealthEvents:
+    """Stored Health events (the fallback without a support plan), if the table is known."""
+    return StoredHealthEvents(aws.dynamodb_table(table_name) if table_name else None)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
@@ -38,20 +57,31 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     bucket = cfg.require("artifact_bucket_name")
 
     window = window_for(incident, cfg.diagnostics_lookback_minutes, utcnow())
-    clients = partial(aws.client, account=incident.account, region=incident.region)
-    runner = DiagnosticsRunner(clients, budget_seconds(context))
+    runner = DiagnosticsRunner(
+        client_factory(incident),
+        budget_seconds(context),
+        health_store=health_store(cfg.incident_table_name),
+    )
     findings = runner.run(runner.plan(incident, window))
+    verdict = decide(findings)
+    case = draft(incident, verdict, findings)
 
     span = {"start": iso(window.start), "end": iso(window.end)}
     document = {
         "incident_id": incident.incident_id,
         "collected_at": now_iso(),
         "window": span,
+        "verdict": verdict,
+        "support_case": case,
         "findings": [f.to_dict() for f in findings],
     }
     uri = EvidenceStore(aws.client("s3"), bucket).put(incident.incident_id, document)
     status = overall_status(findings)
     failed = sum(1 for f in findings if f.status in FAILED_STATUSES)
     metrics.add_metric(name="DiagnosticSourcesFailed", unit=MetricUnit.Count, value=failed)
-    logger.info("diagnostics collected", extra={"status": status, "sources": len(findings)})
-    return {"status": status, "summary": summarise(findings, span), "evidence_uri": uri}
+    logger.info(
+        "diagnostics collected",
+        extra={"status": status, "sources": len(findings), "verdict": verdict["domain"]},
+    )
+    summary = summarise(findings, span, verdict, case)
+    return {"status": status, "summary": summary, "evidence_uri": uri}

@@ -1,6 +1,9 @@
 """collect_diagnostics: GetMetricData against moto, Logs Insights through a botocore Stubber
 with responses shaped as AWS documents them (moto's Insights engine only knows
-fields/sort/limit), evidence in moto's S3, and a small summary in the answer."""
+fields/sort/limit), evidence in moto's S3, and a small summary in the answer.
+
+Health (no support plan: stored events) and X-Ray (no slow traces) are stubbed too: moto has
+no Health API and rejects X-Ray filter expressions (tests/integration/diag_stubs.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +12,14 @@ from datetime import timedelta
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
-from diagnostics.logs_insights import ERROR_QUERY, LogsInsights
+from diagnostics.logs_insights import LogsInsights
 from handlers import collect_diagnostics
 from shared import aws
 from shared.timeutil import iso, utcnow
+
+from .diag_stubs import LAMBDA_QUERIES, health_without_support_plan, insights, quiet_xray
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -62,42 +67,33 @@ def _put_errors(function: str, values: list[float]) -> None:
 
 @pytest.fixture
 def logs_stub(moto):
-    """The logs client the handler will get from the session factory, stubbed."""
+    """The logs client the handler will get from the session factory, stubbed; Health and
+    X-Ray answer as an account without a support plan and without slow traces would."""
     client = aws.client("logs", account=ACCOUNT, region=REGION)
-    with Stubber(client) as stubber:
+    health = aws.client("health", account=ACCOUNT, region="us-east-1")
+    xray = aws.client("xray", account=ACCOUNT, region=REGION)
+    with Stubber(client) as stubber, Stubber(health) as health_stub, Stubber(xray) as xray_stub:
+        health_without_support_plan(health_stub)
+        quiet_xray(xray_stub)
         yield stubber
         stubber.assert_no_pending_responses()
 
 
 def test_metrics_logs_and_evidence(artifact_bucket, logs_stub, lambda_context) -> None:
     _put_errors("orders-api", [3, 4])
-    logs_stub.add_response(
-        "start_query",
-        {"queryId": "12ab3456-12ab-123a-789e-1234567890ab"},
+    insights(
+        logs_stub,
+        LAMBDA_QUERIES,
         {
-            "logGroupName": "/aws/lambda/orders-api",
-            "startTime": ANY,
-            "endTime": ANY,
-            "queryString": ERROR_QUERY,
-            "limit": 50,
+            "recent_errors": [
+                {"@timestamp": "2024-05-01 14:02:59.000", "@message": "[ERROR] KeyError: 'sku'"},
+                {
+                    "@timestamp": "2024-05-01 14:02:58.000",
+                    "@message": "Task timed out after 3.00 seconds",
+                },
+            ]
         },
-    )
-    logs_stub.add_response(
-        "get_query_results",
-        {"results": [], "statistics": {"recordsMatched": 0.0}, "status": "Running"},
-        {"queryId": "12ab3456-12ab-123a-789e-1234567890ab"},
-    )
-    logs_stub.add_response(
-        "get_query_results",
-        {
-            "results": [
-                _row("2024-05-01 14:02:59.000", "[ERROR] KeyError: 'sku' Traceback ..."),
-                _row("2024-05-01 14:02:58.000", "Task timed out after 3.00 seconds"),
-            ],
-            "statistics": {"recordsMatched": 2.0, "recordsScanned": 140.0, "bytesScanned": 9e3},
-            "status": "Complete",
-        },
-        {"queryId": "12ab3456-12ab-123a-789e-1234567890ab"},
+        running_rounds=1,
     )
 
     result = collect_diagnostics.lambda_handler(
@@ -110,14 +106,21 @@ def test_metrics_logs_and_evidence(artifact_bucket, logs_stub, lambda_context) -
     sources = {s["source"]: s for s in result["summary"]["sources"]}
     assert sources["lambda_metrics"]["functions"]["orders-api"]["errors"] == 7
     assert sources["lambda_metrics"]["message"] == "errors or throttles in orders-api"
-    assert sources["logs_insights"]["matches"] == 2
-    assert sources["logs_insights"]["sample"][0].startswith("[ERROR] KeyError")
+    logs = {s["query"]: s for s in result["summary"]["sources"] if s["source"] == "logs_insights"}
+    assert logs["recent_errors"]["matches"] == 2
+    assert logs["recent_errors"]["sample"][0].startswith("[ERROR] KeyError")
+    assert sources["health"]["via"] == "stored events"
+    verdict = result["summary"]["verdict"]
+    assert verdict["domain"] == "application"
+    assert {c["code"] for c in verdict["causes"]} >= {"lambda.errors", "lambda.timeout"}
+    assert "support_case" not in result["summary"]
     assert len(json.dumps(result)) < 32 * 1024
 
     body = boto3.client("s3", region_name=REGION).get_object(Bucket=artifact_bucket, Key=key)
     evidence = json.loads(body["Body"].read())
-    findings = {f["source"]: f for f in evidence["findings"]}
-    rows = findings["logs_insights"]["evidence"]["rows"]
+    findings = {f["source"]: f for f in evidence["findings"] if f["source"] != "logs_insights"}
+    (recent,) = [f for f in evidence["findings"] if f["target"].startswith("recent_errors")]
+    rows = recent["evidence"]["rows"]
     assert rows[1] == {"@timestamp": "2024-05-01 14:02:58.000", "@message": rows[1]["@message"]}
     assert "@ptr" not in rows[0]
     series = findings["lambda_metrics"]["evidence"]["series"]
@@ -128,12 +131,13 @@ def test_metrics_logs_and_evidence(artifact_bucket, logs_stub, lambda_context) -
 def test_missing_log_group_is_a_finding_not_a_failure(
     artifact_bucket, logs_stub, lambda_context
 ) -> None:
-    logs_stub.add_client_error(
-        "start_query",
-        service_error_code="ResourceNotFoundException",
-        service_message="Log group '/aws/lambda/ghost' does not exist",
-        http_status_code=400,
-    )
+    for _ in LAMBDA_QUERIES:
+        logs_stub.add_client_error(
+            "start_query",
+            service_error_code="ResourceNotFoundException",
+            service_message="Log group '/aws/lambda/ghost' does not exist",
+            http_status_code=400,
+        )
     result = collect_diagnostics.lambda_handler({"incident": _incident("ghost")}, lambda_context)
 
     logs = next(s for s in result["summary"]["sources"] if s["source"] == "logs_insights")
@@ -145,12 +149,13 @@ def test_missing_log_group_is_a_finding_not_a_failure(
 def test_throttled_insights_is_reported_as_partial(
     artifact_bucket, logs_stub, lambda_context
 ) -> None:
-    logs_stub.add_client_error(
-        "start_query",
-        service_error_code="LimitExceededException",
-        service_message="Account maximum query concurrency limit of [30] reached",
-        http_status_code=400,
-    )
+    for _ in LAMBDA_QUERIES:
+        logs_stub.add_client_error(
+            "start_query",
+            service_error_code="LimitExceededException",
+            service_message="Account maximum query concurrency limit of [30] reached",
+            http_status_code=400,
+        )
     result = collect_diagnostics.lambda_handler({"incident": _incident("busy")}, lambda_context)
 
     logs = next(s for s in result["summary"]["sources"] if s["source"] == "logs_insights")

@@ -40,9 +40,9 @@ def test_window_starts_a_lookback_before_the_incident_and_is_capped() -> None:
 
 def test_metric_queries_have_valid_ids_and_one_series_each() -> None:
     queries = build_queries(["a", "b"], 60)
-    assert len(queries) == 8
+    assert len(queries) == 10  # Errors, Throttles, Invocations, Duration p99, Concurrency
     assert all(re.fullmatch(r"[a-z][a-zA-Z0-9_]*", q["Id"]) for q in queries)
-    assert {q["MetricStat"]["Stat"] for q in queries} == {"Sum", "p99"}
+    assert {q["MetricStat"]["Stat"] for q in queries} == {"Sum", "p99", "Maximum"}
     assert period_for(NOW - timedelta(minutes=30), NOW) == 60
     assert period_for(NOW - timedelta(days=1), NOW) == 240
 
@@ -60,12 +60,13 @@ def test_metric_summary_totals() -> None:
             "throttles": 0,
             "invocations": 0,
             "duration_p99_ms": 1200.5,
+            "concurrency_max": None,
         }
     }
 
 
-def test_plan_covers_lambda_functions_only() -> None:
-    runner = DiagnosticsRunner(clients=lambda service: object(), budget_seconds=5)
+def test_plan_for_lambda_functions() -> None:
+    runner = DiagnosticsRunner(clients=lambda service, region=None: object(), budget_seconds=5)
     incident = _incident(
         Resource(type="AWS::Lambda::Function", id="orders-api"),
         Resource(type="AWS::DynamoDB::Table", id="orders"),
@@ -73,9 +74,11 @@ def test_plan_covers_lambda_functions_only() -> None:
     )
     tasks = runner.plan(incident, window_for(incident, 30, NOW))
     assert [(t.source, t.target) for t in tasks] == [
+        ("health", ""),
         ("lambda_metrics", "billing, orders-api"),
-        ("logs_insights", "/aws/lambda/billing"),
-        ("logs_insights", "/aws/lambda/orders-api"),
+        ("network", "paths"),
+        ("xray", "traces"),
+        ("logs_insights", "log groups"),
     ]
     assert runner.plan(_incident(), window_for(_incident(), 30, NOW)) == []
 
