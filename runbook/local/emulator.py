@@ -65,7 +65,8 @@ class LocalEmulator:
         self.app_dir = app_dir
         self.functions_dir = functions_dir
         self.stack_name = stack_name
-        self.deployment: Deployment | None = None
+        self.deployments: dict[str, Deployment] = {}
+        """Every stack deployed, by name (the runbook's is ``stack_name``)."""
         self._server = MotoServer(port, request_log=self.workdir / "logs" / "requests.log")
         self._telemetry: Telemetry | None = None
         self._runtime: lambda_runtime.LambdaRuntime | None = None
@@ -173,13 +174,19 @@ class LocalEmulator:
             for name in gaps.functions:
                 self.runtime.source_dirs[name] = self.functions_dir
         deployment.resources.update(gaps.created)
-        self.deployment = deployment
+        self.deployments[artifact.name] = deployment
         return deployment
 
     @property
+    def deployment(self) -> Deployment | None:
+        """The runbook stack's deployment, once ``deploy()`` ran."""
+        return self.deployments.get(self.stack_name)
+
+    @property
     def outputs(self) -> dict[str, str]:
+        """The runbook stack's outputs (what describe_stacks reports)."""
         if self.deployment is None:
-            raise RuntimeError("nothing is deployed yet")
+            raise RuntimeError(f"stack {self.stack_name} is not deployed yet")
         return dict(self.deployment.outputs)
 
     def client(self, service: str) -> Any:
