@@ -27,6 +27,7 @@ ENV_SEVERITY_POLICY = "SEVERITY_POLICY"
 ENV_LOOKBACK = "DIAGNOSTICS_LOOKBACK_MINUTES"
 ENV_SLACK_SECRET = "SLACK_SECRET_NAME"  # noqa: S105 - a variable name, not a secret
 ENV_TIMEZONE = "TIMEZONE"
+ENV_DIAGNOSTICS_ROLE = "DIAGNOSTICS_ROLE_NAME"  # optional: set by the stack only when configured
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ SPECS: tuple[FunctionSpec, ...] = (
         "Collects metrics, logs and traces for the incident's resources; evidence to S3.",
         120,
         512,
-        (ENV_BUCKET, ENV_LOOKBACK),
+        (ENV_BUCKET, ENV_LOOKBACK, ENV_TABLE),
     ),
     FunctionSpec(
         "create_channel",

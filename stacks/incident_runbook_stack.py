@@ -14,8 +14,10 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks import nag
+from stacks.diagnostics_access import grant_diagnostics
 from stacks.functions import (
     ENV_BUCKET,
+    ENV_DIAGNOSTICS_ROLE,
     ENV_LOOKBACK,
     ENV_SEVERITY_POLICY,
     ENV_SLACK_SECRET,
@@ -36,14 +38,6 @@ DEFINITION_FILE = REPO_ROOT / "statemachines" / "incident_response.asl.json"
 
 STACK_NAME = "IncidentRunbook"
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-
-# Read-only APIs collect_diagnostics calls that have no resource-level permissions (IAM
-# requires Resource "*"); each is documented so in the Service Authorization Reference.
-RESOURCE_STAR_READ_ACTIONS: tuple[str, ...] = (
-    "cloudwatch:GetMetricData",  # metrics of the incident's resources (diagnostics/lambda_metrics)
-    "logs:GetQueryResults",  # results of the Logs Insights query it started (logs_insights)
-    "logs:StopQuery",  # cancels a query that outlives the step's time budget
-)
 
 # CloudWatch Logs retention in days -> the CDK enum (whose Python values are its names).
 RETENTION_DAYS: dict[int, logs.RetentionDays] = {
@@ -213,7 +207,8 @@ class IncidentRunbookStack(Stack):
         bucket = self.storage.artifact_bucket
         objects = f"{ARTIFACT_PREFIX}*"
 
-        # Incident records: every step but collect_diagnostics (which writes evidence to S3).
+        # Incident records: every step but collect_diagnostics (which only queries stored
+        # Health events, see _grant_diagnostics, and writes evidence to S3).
         for step in (
             "ingest",
             "classify",
@@ -301,32 +296,15 @@ class IncidentRunbookStack(Stack):
 
     def _grant_diagnostics(self) -> None:
         function = self.functions["collect_diagnostics"]
-        role = self.functions.roles["collect_diagnostics"]
-        # Logs Insights queries run on the incident's Lambda functions' log groups.
-        lambda_log_groups = self.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name="/aws/lambda/*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        function.add_to_role_policy(
-            iam.PolicyStatement(actions=["logs:StartQuery"], resources=[lambda_log_groups])
-        )
-        # No resource-level permissions exist for these read APIs (see the tuple's comments).
-        function.add_to_role_policy(
-            iam.PolicyStatement(actions=list(RESOURCE_STAR_READ_ACTIONS), resources=["*"])
-        )
-        nag.iam5(
-            role,
-            f"Resource::{self.resolve(lambda_log_groups)}",
-            "Diagnostics query the log groups of the incident's Lambda functions, known only at "
-            "run time; read-only and limited to /aws/lambda/ groups of this account and region.",
-        )
-        nag.iam5(
-            role,
-            "Resource::*",
-            "cloudwatch:GetMetricData and logs:GetQueryResults/StopQuery have no resource-level "
-            "permissions (read-only); X-Ray trace writes from active tracing likewise.",
+        role_name = self.settings.diagnostics_role_name
+        if role_name:
+            function.add_environment(ENV_DIAGNOSTICS_ROLE, role_name)
+        grant_diagnostics(
+            self,
+            function,
+            self.functions.roles["collect_diagnostics"],
+            self.storage.table,
+            role_name,
         )
 
     def _outputs(self) -> None:

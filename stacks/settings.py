@@ -79,6 +79,8 @@ class Settings(_Model):
     log_retention_days: int = 30
     timezone: str = "UTC"
     powertools_layer_version: int = Field(default=27, ge=1)
+    # Read-only role assumed in member accounts by collect_diagnostics ("" = this account only).
+    diagnostics_role_name: str = Field(default="", pattern=r"^[\w+=,.@-]{0,64}$")
     local: bool = False
 
     @field_validator("log_retention_days")

@@ -26,10 +26,21 @@ RESOURCE_STAR_ALLOWED = {
     "logs:PutResourcePolicy",
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
-    # Diagnostics reads.
+    # Diagnostics reads (stacks/diagnostics_access.py, RESOURCE_STAR_READ_ACTIONS).
     "cloudwatch:GetMetricData",
     "logs:GetQueryResults",
     "logs:StopQuery",
+    "xray:GetTraceSummaries",
+    "xray:BatchGetTraces",
+    "xray:GetServiceGraph",
+    "ec2:DescribeInstanceStatus",
+    "ec2:DescribeInstances",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeFlowLogs",
+    "ecs:DescribeTaskDefinition",
+    "health:DescribeEvents",
 }
 
 POLICY_TYPES = {
@@ -153,10 +164,16 @@ def test_postmortem_reads_only_this_state_machines_executions(synth: Synth) -> N
     assert statement["Resource"].endswith(":execution:IncidentRunbook-incident-response:*")
 
 
-def test_collect_diagnostics_cannot_touch_the_table(synth: Synth) -> None:
-    assert not any(
-        a.startswith("dynamodb:") for a in _actions(_role_statements(synth, "collect_diagnostics"))
-    )
+def test_collect_diagnostics_only_queries_the_stored_health_events(synth: Synth) -> None:
+    statements = [
+        s
+        for s in _role_statements(synth, "collect_diagnostics")
+        if any(a.startswith("dynamodb:") for a in _as_list(s["Action"]))
+    ]
+    (statement,) = statements
+    assert statement["Action"] == "dynamodb:Query"
+    join = statement["Resource"]["Fn::Join"][1]
+    assert join[-1] == "/index/by_status"
 
 
 def test_no_slack_secret_access_when_slack_is_not_configured(synth: Synth) -> None:
@@ -212,13 +229,13 @@ def test_classify_reads_alarm_tags_of_this_account_only(synth: Synth) -> None:
     assert statement["Resource"] == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:*"
 
 
-def test_diagnostics_query_only_lambda_log_groups(synth: Synth) -> None:
+def test_diagnostics_query_only_this_accounts_log_groups(synth: Synth) -> None:
     (statement,) = [
         s
         for s in _role_statements(synth, "collect_diagnostics")
         if "logs:StartQuery" in _as_list(s["Action"])
     ]
-    assert statement["Resource"] == "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/*"
+    assert statement["Resource"] == "arn:aws:logs:us-east-1:123456789012:log-group:*"
 
 
 def test_steps_write_artifacts_only_under_incidents(synth: Synth) -> None:

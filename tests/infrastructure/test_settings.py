@@ -40,6 +40,7 @@ def test_every_contract_key_is_camel_case_in_cdk_json() -> None:
         "logRetentionDays",
         "timezone",
         "powertoolsLayerVersion",
+        "diagnosticsRoleName",
         "local",
     }
 
@@ -66,6 +67,7 @@ def test_a_json_string_from_cdk_dash_c_is_accepted() -> None:
         {"severityPatterns": [{"pattern": "(unclosed", "severity": "high"}]},
         {"namespaceSeverity": {"AWS/RDS": "sev0"}},
         {"powertoolsLayerVersion": 0},
+        {"diagnosticsRoleName": "not/a role"},
         {"recoveryTimeout": 60},  # a typo must not be ignored silently
     ],
 )

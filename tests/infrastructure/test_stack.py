@@ -22,7 +22,7 @@ OUTPUTS = {
 
 # docs/contracts.md, "Lambda environment": variable -> the steps that receive it.
 CONTRACT_ENV = {
-    "INCIDENT_TABLE_NAME": set(STEPS) - {"collect_diagnostics"},
+    "INCIDENT_TABLE_NAME": set(STEPS),
     "ARTIFACT_BUCKET_NAME": {"collect_diagnostics", "create_postmortem"},
     "STATE_MACHINE_ARN": {"ingest"},
     "SEVERITY_POLICY": {"classify"},
