@@ -103,15 +103,23 @@ def truthy(value: Value) -> bool:
 
 def compare(op: str, left: Value, right: Value) -> bool:
     """A comparison as `filter` evaluates it: false whenever a side is missing; numbers when
-    both sides read as numbers, otherwise strings."""
+    both sides read as numbers; a number and a text that is not one are only unequal;
+    otherwise strings."""
     if left is None or right is None:
         return False
     a, b = to_number(left), to_number(right)
     if a is not None and b is not None:
         return _apply(op, a, b)
+    if _is_number(left) or _is_number(right):
+        # "n/a" > 1000 is not a question with a true answer: only "different" holds.
+        return op == "!="
     x, y = format_value(left), format_value(right)
     assert x is not None and y is not None
     return _apply(op, x, y)
+
+
+def _is_number(value: Value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _apply(op: str, a: Any, b: Any) -> bool:

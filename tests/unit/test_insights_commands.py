@@ -117,6 +117,9 @@ def test_numeric_strings_compare_as_numbers() -> None:
     assert len(run("filter status >= 400", *lines)) == 2
     assert len(run('filter status > "999"', *lines)) == 1
     assert len(run('filter status = "502"', {"status": 502})) == 1
+    # A text that is not a number never passes an ordering test against one.
+    assert len(run("filter ms > 1", {"ms": "n/a"}, {"ms": "-"}, {"ms": "2"})) == 1
+    assert len(run("filter ms != 1", {"ms": "n/a"})) == 1
 
 
 def test_strings_compare_as_strings() -> None:
