@@ -32,9 +32,52 @@ DIMENSION_TYPES: dict[tuple[str, str], str] = {
     ("AWS/RDS", "DBClusterIdentifier"): "AWS::RDS::DBCluster",
     ("AWS/EC2", "InstanceId"): "AWS::EC2::Instance",
     ("AWS/ECS", "ServiceName"): "AWS::ECS::Service",
+    ("AWS/ECS", "ClusterName"): "AWS::ECS::Cluster",
+    ("ECS/ContainerInsights", "ServiceName"): "AWS::ECS::Service",
+    ("ECS/ContainerInsights", "ClusterName"): "AWS::ECS::Cluster",
     ("AWS/States", "StateMachineArn"): "AWS::StepFunctions::StateMachine",
     ("AWS/ApplicationELB", "LoadBalancer"): "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    ("AWS/ApplicationELB", "TargetGroup"): "AWS::ElasticLoadBalancingV2::TargetGroup",
+    ("AWS/NetworkELB", "LoadBalancer"): "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    ("AWS/NetworkELB", "TargetGroup"): "AWS::ElasticLoadBalancingV2::TargetGroup",
 }
+ECS_SERVICE = "AWS::ECS::Service"
+ECS_CLUSTER = "AWS::ECS::Cluster"
+# Not a CloudFormation type: a CodeDeploy deployment id (d-XXXXXXXXX) from a CodeDeploy event.
+CODEDEPLOY_DEPLOYMENT = "AWS::CodeDeploy::Deployment"
+
+
+def _metric_resources(namespace: str, dimensions: dict[str, str]) -> list[Resource]:
+    """Resources named by one metric's dimensions. An ECS service is only unique within its
+    cluster, so ClusterName + ServiceName make one `cluster/service` resource."""
+    found = []
+    for dimension, value in dimensions.items():
+        rtype = DIMENSION_TYPES.get((namespace, dimension))
+        if rtype and value:
+            found.append(Resource(type=rtype, id=value))
+    cluster = next((r.id for r in found if r.type == ECS_CLUSTER), None)
+    if cluster and any(r.type == ECS_SERVICE for r in found):
+        found = [
+            Resource(type=ECS_SERVICE, id=f"{cluster}/{r.id}") if r.type == ECS_SERVICE else r
+            for r in found
+            if r.type != ECS_CLUSTER
+        ]
+    return found
+
+
+def _event_resources(envelope: _EventBridgeEvent) -> list[Resource]:
+    """The event's ARNs, plus what its detail names that no ARN does: a CodeDeploy
+    deployment id, or the ECS service (`group: service:NAME`) a task belongs to."""
+    resources = [Resource(type="AWS::ARN", id=arn) for arn in envelope.resources]
+    detail = envelope.detail
+    deployment = detail.get("deploymentId")
+    if isinstance(deployment, str) and deployment:
+        resources.append(Resource(type=CODEDEPLOY_DEPLOYMENT, id=deployment))
+    group, cluster = detail.get("group"), detail.get("clusterArn")
+    if isinstance(group, str) and group.startswith("service:") and isinstance(cluster, str):
+        name = cluster.rsplit("/", 1)[-1]
+        resources.append(Resource(type=ECS_SERVICE, id=f"{name}/{group[len('service:') :]}"))
+    return resources
 
 
 class _Metric(BaseModel):
@@ -155,10 +198,9 @@ def _resources_from_metrics(config: _Configuration) -> tuple[list[Resource], lis
             namespaces.append(metric.namespace)
         if metric.name and metric.name not in names:
             names.append(metric.name)
-        for dimension, value in metric.dimensions.items():
-            rtype = DIMENSION_TYPES.get((metric.namespace, dimension))
-            if rtype and value and Resource(type=rtype, id=value) not in resources:
-                resources.append(Resource(type=rtype, id=value))
+        for resource in _metric_resources(metric.namespace, metric.dimensions):
+            if resource not in resources:
+                resources.append(resource)
     return resources, namespaces, names
 
 
@@ -222,7 +264,7 @@ def parse_eventbridge_event(event: Any) -> Signal:
         source=envelope.source,
         occurred_at=occurred_at,
         signal_key=envelope.id or f"{envelope.source}|{envelope.time}|{envelope.resources}",
-        resources=[Resource(type="AWS::ARN", id=arn) for arn in envelope.resources],
+        resources=_event_resources(envelope),
         account=envelope.account or None,
         region=envelope.region or None,
     )
