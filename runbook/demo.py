@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError
+
 from runbook.context import Context
 from runbook.errors import CliError
 
@@ -170,6 +172,15 @@ def _read_s3(ctx: Context, uri: str) -> str:
     return str(ctx.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"))
 
 
+def _try_read_s3(ctx: Context, uri: str) -> str | None:
+    try:
+        return _read_s3(ctx, uri)
+    except ClientError as err:
+        if err.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return None
+        raise
+
+
 def _execution_status(ctx: Context, arn: str) -> str:
     return str(ctx.client("stepfunctions").describe_execution(executionArn=arn)["status"])
 
@@ -200,15 +211,14 @@ def run_scenario(ctx: Context) -> dict[str, Any]:
 
     def monitoring() -> dict[str, Any] | None:
         item = _incident_for_alarm(ctx)
-        return (
-            item
-            if item and item.get("status") == "MONITORING" and item.get("diagnostics_uri")
-            else None
-        )
+        return item if item and item.get("status") == "MONITORING" else None
 
-    incident = wait_for("diagnostics and the recovery wait", monitoring, timeout=120)
-    evidence = json.loads(_read_s3(ctx, str(incident["diagnostics_uri"])))
-    _say(f"Diagnostics written to {incident['diagnostics_uri']}")
+    incident = wait_for("the recovery wait", monitoring, timeout=120)
+    evidence_uri = f"s3://{outputs['ArtifactBucketName']}/incidents/{incident_id}/diagnostics.json"
+    evidence = json.loads(
+        wait_for("the diagnostics evidence", lambda: _try_read_s3(ctx, evidence_uri))
+    )
+    _say(f"Diagnostics written to {evidence_uri}")
     summary = evidence.get("summary", evidence)
     for line in json.dumps(summary, indent=2, default=str).splitlines()[:20]:
         print(f"    | {line}")
