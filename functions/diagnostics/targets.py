@@ -85,7 +85,7 @@ def _ecs_service(resource_id: str) -> tuple[str, str]:
 
 
 def _deployment_group(resource_id: str) -> tuple[str, str]:
-    text = resource_id.split(":deploymentgroup:", 1)[-1]
+    text = resource_id.split("deploymentgroup:", 1)[-1]
     app, _, group = text.partition("/")
     return app, group
 
