@@ -114,7 +114,7 @@ class _Run:
         self.records = records
         self.columns: list[str] = []
         self.defaults = True  # no fields/stats/display yet: show @timestamp, @message
-        self.matched: int | None = None  # events that reached the first stats
+        self.matched: int | None = None  # events that reached the first stats or limit
 
     def result_columns(self) -> list[str]:
         if self.defaults:
@@ -142,6 +142,8 @@ class _Run:
         elif isinstance(command, SortCommand):
             self._sort(command.keys)
         elif isinstance(command, LimitCommand):
+            if self.matched is None:
+                self.matched = len(self.records)  # matched, even if not all returned
             self.records = self.records[: command.count]
         elif isinstance(command, DisplayCommand):
             self.defaults = False

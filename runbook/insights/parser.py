@@ -475,9 +475,12 @@ class _Parser:
         self.expect_op(")")
         if name in ("pct", "percentile"):
             percent = args[1]
-            if not (
-                isinstance(percent, Literal) and isinstance(percent.value, int | float)
-            ) or not (0 <= percent.value <= 100):
+            value = percent.value if isinstance(percent, Literal) else None
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 <= value <= 100
+            ):
                 raise self.error(f"{name}() takes a percentile from 0 to 100", token)
         node = Aggregate(name, tuple(args), star, self.text_from(token.start))
         if self.context == "stats":

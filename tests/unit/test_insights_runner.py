@@ -90,3 +90,10 @@ def test_a_malformed_query_fails_before_reading_logs() -> None:
     with pytest.raises(QuerySyntaxError):
         run_query("filter @message like", ["/a"], T0, T0, logs.fetch)
     assert logs.calls == []
+
+
+def test_records_matched_counts_what_the_limit_leaves_out() -> None:
+    logs = Logs({"/a": [LogEvent(T0 * MS + i, f"error {i}") for i in range(3)]})
+    outcome = run_query("filter @message like /error/ | limit 1", ["/a"], T0, T0, logs.fetch)
+    assert len(outcome.rows) == 1
+    assert (outcome.records_scanned, outcome.records_matched) == (3, 3)

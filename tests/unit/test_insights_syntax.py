@@ -155,6 +155,7 @@ def test_limit() -> None:
         ("stats sum(count(*))", 10, "cannot be nested"),
         ("stats pct(x, 150)", 6, "percentile from 0 to 100"),
         ("stats pct(x, y)", 6, "percentile from 0 to 100"),
+        ("stats pct(x, true)", 6, "percentile from 0 to 100"),
         ("stats avg()", 6, "takes 1 argument(s), got 0"),
         ("fields count(*)", 7, "only allowed in stats"),
         ("sort count(*) desc", 5, "only allowed in stats"),
