@@ -146,8 +146,12 @@ class _Run:
                 self.matched = len(self.records)  # matched, even if not all returned
             self.records = self.records[: command.count]
         elif isinstance(command, DisplayCommand):
+            for record in self.records:
+                for item in command.items:
+                    if not (isinstance(item.expr, Field) and item.expr.name == item.name):
+                        record[item.name] = evaluate_expr(item.expr, record)
             self.defaults = False
-            self.columns = list(command.names)
+            self.columns = [item.name for item in command.items]
         else:  # pragma: no cover - the parser builds no other command
             raise TypeError(f"unknown command {command!r}")
 

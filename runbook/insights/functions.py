@@ -158,17 +158,11 @@ def aggregate(name: str, values: Sequence[Value], percent: float = 0.0) -> Value
         return len({format_value(v) for v in present})
     numbers = [n for n in (to_number(v) for v in present) if n is not None]
     if name in ("min", "max"):
+        pick = max if name == "max" else min
         if numbers:
-            # Keep the value's own type: max(@timestamp) is still a time.
-            pick = max if name == "max" else min
-            return pick(
-                (v for v in present if to_number(v) is not None),
-                key=lambda v: to_number(v) or 0,
-            )
+            return pick(numbers)  # a time stays a time: to_number keeps Timestamp
         texts = [t for t in (format_value(v) for v in present) if t is not None]
-        if not texts:
-            return None
-        return max(texts) if name == "max" else min(texts)
+        return pick(texts) if texts else None
     if not numbers:
         return None
     if name == "sum":

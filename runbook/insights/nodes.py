@@ -117,9 +117,9 @@ class FieldsCommand:
 
 @dataclass(frozen=True)
 class DisplayCommand:
-    """`display a, b`: exactly these columns in the results."""
+    """`display a, b = "x" as c`: exactly these columns in the results."""
 
-    names: tuple[str, ...]
+    items: tuple[Projection, ...]
 
 
 @dataclass(frozen=True)

@@ -192,11 +192,7 @@ class _Parser:
         return FieldsCommand(tuple(self.projections()))
 
     def display_command(self) -> DisplayCommand:
-        names = [self.expect_name("a field name").text]
-        while self.tok.is_op(","):
-            self.advance()
-            names.append(self.expect_name("a field name").text)
-        return DisplayCommand(tuple(names))
+        return DisplayCommand(tuple(self.projections()))
 
     def filter_command(self) -> FilterCommand:
         return FilterCommand(self.expression())

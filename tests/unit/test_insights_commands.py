@@ -67,6 +67,19 @@ def test_display_shows_exactly_its_fields() -> None:
     assert run(query, {"a": 1, "b": 2}) == [{"b": "2", "@message": '{"a": 1, "b": 2}'}]
 
 
+def test_display_with_an_expression_as_in_the_parse_documentation() -> None:
+    query = (
+        'FIELDS @message | PARSE @message "* [*] *" as loggingTime, loggingType, loggingMessage'
+        ' | FILTER loggingType IN ["ERROR", "INFO"]'
+        ' | DISPLAY loggingMessage, loggingType = "ERROR" as isError'
+    )
+    lines = ["12:00 [ERROR] disk full", "12:01 [DEBUG] tick", "12:02 [INFO] started"]
+    assert run(query, *lines) == [
+        {"loggingMessage": "started", "isError": "false"},
+        {"loggingMessage": "disk full", "isError": "true"},
+    ]
+
+
 def test_missing_values_leave_their_cells_out() -> None:
     assert run("fields a, b", {"a": 1}, {"b": 2}) == [{"b": "2"}, {"a": "1"}]
 
@@ -367,6 +380,13 @@ def test_aggregates_combined_by_arithmetic_and_earlier_aliases() -> None:
     )
     assert run(query, *lines) == [
         {"avgUsed": "80", "size": "128", "pct": "62.5", "spread": "100", "hundreds": "1"}
+    ]
+
+
+def test_min_and_max_of_parsed_numbers_are_numbers() -> None:
+    query = 'parse @message "took * ms" as took | stats min(took) as low, max(took) as high'
+    assert run(query, "took 100.0 ms", "took 99.50 ms", "took n/a ms") == [
+        {"low": "99.5", "high": "100"}
     ]
 
 

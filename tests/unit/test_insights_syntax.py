@@ -176,7 +176,7 @@ def test_limit() -> None:
         ("limit ten", 6, "whole number"),
         ("limit 2.5", 6, "whole number"),
         ("fields and", 7, "unexpected keyword"),
-        ("display", 7, "expected a field name"),
+        ("display", 7, "expected a value"),
         ("sort", 4, "expected a value"),
         ("| fields a", 0, "expected a command"),
         ('"fields" a', 0, "expected a command"),
