@@ -12,6 +12,7 @@ invocation gets another worker, as Lambda scales out sandboxes.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import logging
@@ -182,10 +183,15 @@ class _Worker:
         error.setdefault("requestId", request_id)
         return Invocation(json.dumps(error).encode(), "Unhandled", logs, duration)
 
+    def request_exit(self) -> None:
+        """Close stdin: the worker finishes its loop and exits (without waiting for it)."""
+        with contextlib.suppress(OSError):
+            self._stdin.close()
+
     def close(self) -> None:
         if self.alive:
             try:
-                self._stdin.close()
+                self.request_exit()
                 self.process.wait(timeout=2)
             except (OSError, subprocess.TimeoutExpired):
                 self.process.kill()
@@ -374,6 +380,8 @@ class LambdaRuntime:
             workers = [w for pool in self._idle.values() for w in pool] + list(self._busy)
             self._idle.clear()
             self._busy.clear()
+        for worker in workers:  # all at once, then wait for each
+            worker.request_exit()
         for worker in workers:
             worker.close()
 
