@@ -4,6 +4,7 @@ Insights queries, X-Ray filter expressions and service graph)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -72,3 +73,14 @@ def health_without_support_plan(stubber: Stubber) -> None:
 def quiet_xray(stubber: Stubber) -> None:
     stubber.add_response("get_trace_summaries", {"TraceSummaries": [], "TracesProcessedCount": 0})
     stubber.add_response("get_service_graph", {"Services": []})
+
+
+def count_calls(client: Any) -> Counter[str]:
+    """Operation name -> how many requests this client sent (after this call)."""
+    calls: Counter[str] = Counter()
+
+    def record(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    client.meta.events.register("before-call", record)
+    return calls
