@@ -41,7 +41,10 @@ def to_number(value: Value) -> int | float | None:
         return None
     if "." in text or "e" in text or "E" in text:
         return float(text)
-    return int(text)
+    try:
+        return int(text)
+    except ValueError:  # more digits than int() converts (Python's 4300-digit limit)
+        return float(text)
 
 
 def format_time(millis: int) -> str:

@@ -74,6 +74,7 @@ def test_to_number() -> None:
     assert to_number("-") is None
     assert to_number(True) is None
     assert to_number(None) is None
+    assert to_number("9" * 5000) == float("inf")
 
 
 def test_compare() -> None:

@@ -27,6 +27,19 @@ R6 = "5abe8d7f-6b9c-4da4-9fe0-5b6c7d8e9fa0"
 R7 = "6bcf9e8a-7cad-4eb5-a0f1-6c7d8e9fa0b1"
 
 
+def test_every_shipped_query_has_a_test_here() -> None:
+    # A new entry in SHIPPED needs a test with hand-worked rows in this file first.
+    assert set(queries.SHIPPED) == {
+        "error_counts",
+        "recent_errors",
+        "lambda_slow_or_memory_bound",
+        "api_gateway_errors",
+        "ecs_stopped_reasons",
+        "vpc_flow_rejects",
+        "error_spikes",
+    }
+
+
 def at(clock: str) -> int:
     """Epoch milliseconds of `HH:MM:SS.mmm` on 2024-05-01 (UTC)."""
     moment = datetime.strptime(f"2024-05-01 {clock}", "%Y-%m-%d %H:%M:%S.%f")
