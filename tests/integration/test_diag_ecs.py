@@ -55,6 +55,9 @@ def test_stopped_tasks_are_read_in_batches_of_100(moto) -> None:
     assert finding.summary["stopped_in_window"] == 150
 
 
+OOM = "OutOfMemoryError: Container killed due to memory usage"
+
+
 def test_stop_causes_with_scope(moto) -> None:
     ecs = client("ecs")
     now = utcnow()
@@ -64,7 +67,7 @@ def test_stop_causes_with_scope(moto) -> None:
         {"taskArn": f"arn:aws:ecs:{REGION}:123456789012:task/prod/{i}", "stoppedAt": now,
          "stopCode": "EssentialContainerExited", "stoppedReason": "Essential container in task "
          "exited", "containers": [{"name": "web", "exitCode": 137,
-                                   "reason": "OutOfMemoryError: Container killed due to memory usage"}]}
+                                   "reason": OOM}]}
         for i in range(2)
     ]  # fmt: skip
     with Stubber(ecs) as stub:

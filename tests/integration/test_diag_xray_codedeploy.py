@@ -31,7 +31,7 @@ def _trace(n: int) -> dict:
                 "end_time": start + 3 + n, "subsegments": [
                     {"name": "DynamoDB", "id": "a", "start_time": start,
                      "end_time": start + 2.5 + n, "fault": True,
-                     "cause": {"exceptions": [{"message": "ProvisionedThroughputExceeded"}]}}]}  # fmt: skip
+                     "cause": {"exceptions": [{"message": "Throughput exceeded"}]}}]}  # fmt: skip
     return {"Id": TRACE.format(n), "Duration": 3.0 + n,
             "Segments": [{"Id": "70de5b6f19ff9a0a", "Document": json.dumps(document)}]}  # fmt: skip
 
@@ -86,7 +86,8 @@ def test_xray_throttled_is_a_finding(moto) -> None:
 
 
 def _target(n: int, failed: bool) -> dict:
-    event = {"lifecycleEventName": "ApplicationStart", "status": "Failed" if failed else "Succeeded",
+    status = "Failed" if failed else "Succeeded"
+    event = {"lifecycleEventName": "ApplicationStart", "status": status,
              "diagnostics": {"errorCode": "ScriptTimedOut", "scriptName": "scripts/start.sh",
                              "message": "Script at specified location: scripts/start.sh run as "
                              "user root timed out", "logTail": "[stdout]starting..."}
