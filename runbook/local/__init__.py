@@ -47,6 +47,8 @@ def _print_banner(emulator: LocalEmulator) -> None:
 
 def run_local_up(port: int, workdir: Path | None = None) -> int:
     """Start the emulator, deploy the stack, print how to use it, block until SIGINT/SIGTERM."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from runbook.local.deploy import DeployError
     from runbook.local.emulator import LocalEmulator
     from runbook.local.server import PortInUseError
@@ -75,7 +77,7 @@ def run_local_up(port: int, workdir: Path | None = None) -> int:
             pass
         print("\nStopping the emulator ...", flush=True)
         return 0
-    except (PortInUseError, SynthError, DeployError) as err:
+    except (PortInUseError, SynthError, DeployError, BotoCoreError, ClientError) as err:
         print(f"runbook local up: {err}", file=sys.stderr)
         return 1
     finally:
