@@ -41,12 +41,13 @@ def insights(
     names: Sequence[str],
     rows: dict[str, list[dict[str, str]]] | None = None,
     running_rounds: int = 0,
+    params: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    """StartQuery for each named query (in plan order), then `running_rounds` polls that
-    answer Running, then one that answers Complete with the query's rows."""
+    """StartQuery for each named query (in plan order; `params` checks a query's request),
+    then `running_rounds` polls that answer Running, then one that answers Complete."""
     rows = rows or {}
     for name in names:
-        stubber.add_response("start_query", {"queryId": f"q-{name}"})
+        stubber.add_response("start_query", {"queryId": f"q-{name}"}, (params or {}).get(name))
     for status in ["Running"] * running_rounds + ["Complete"]:
         for name in names:
             results = [cells(r) for r in rows.get(name, [])] if status == "Complete" else []
