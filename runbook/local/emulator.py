@@ -20,7 +20,7 @@ import boto3
 from botocore.config import Config
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from runbook.local import alarms, events, lambda_runtime, moto_fixes
+from runbook.local import alarms, events, lambda_runtime, logs_insights, moto_fixes
 from runbook.local.cloudformation_gaps import (
     ExpectedGapsFilter,
     GapContext,
@@ -108,6 +108,7 @@ class LocalEmulator:
             )
             alarms.install_alarm_events()
             moto_fixes.install_moto_fixes()
+            logs_insights.install_logs_insights()
         except BaseException:
             self._server.stop()
             raise
@@ -117,6 +118,7 @@ class LocalEmulator:
         """Unhook moto, stop the workers and the server; safe to call twice."""
         if not self._started:
             return
+        logs_insights.remove_logs_insights()
         moto_fixes.remove_moto_fixes()
         alarms.remove_alarm_events()
         events.remove_event_routing()

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
+from moto.cloudwatch.models import Statistics
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.kms.models import Key
 from moto.s3.models import FakeBucket
+from moto.xray.models import SegmentCollection
 
 _installed: list[Callable[[], None]] = []
 
@@ -112,10 +116,55 @@ def _s3_bucket_policy_conditions() -> None:
     _installed.append(lambda: setattr(FakeBucket, "get_permission", original))
 
 
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest rank: the smallest value with at least p % of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def _cloudwatch_percentiles() -> None:
+    """GetMetricData with a percentile stat (``p99``): moto computes only Sum/Average/Minimum/
+    Maximum/SampleCount and answers None, which its serializer turns into a 500 once the
+    metric has data points (the emulator's Lambdas give Duration data points)."""
+    original = Statistics.__dict__["get_statistics_for_type"]
+
+    def get_statistics_for_type(self: Statistics, stat: str) -> Any:
+        value = original(self, stat)
+        match = re.fullmatch(r"p(\d+(?:\.\d+)?)", stat or "")
+        if value is None and match:
+            return percentile(self.metric_single_values_list, float(match.group(1)))
+        return value
+
+    Statistics.get_statistics_for_type = get_statistics_for_type  # type: ignore[method-assign]
+    _installed.append(lambda: setattr(Statistics, "get_statistics_for_type", original))
+
+
+def _xray_filter_without_traces() -> None:
+    """GetTraceSummaries with a FilterExpression: moto answers InternalFailure ("Not implemented
+    yet"). The emulator's functions run untraced, so with no trace stored nothing can match:
+    answer the empty result AWS would give; with traces stored, moto's error stands."""
+    original = SegmentCollection.__dict__["summary"]
+
+    def summary(
+        self: SegmentCollection, start_time: Any, end_time: Any, filter_expression: Any = None
+    ) -> Any:
+        if filter_expression is not None and not self._traces:
+            return original(self, start_time, end_time, None)
+        return original(self, start_time, end_time, filter_expression)
+
+    SegmentCollection.summary = summary  # type: ignore[method-assign]
+    _installed.append(lambda: setattr(SegmentCollection, "summary", original))
+
+
 def install_moto_fixes() -> None:
     if not _installed:
         _kms_key_from_cloudformation()
         _s3_bucket_policy_conditions()
+        _cloudwatch_percentiles()
+        _xray_filter_without_traces()
 
 
 def remove_moto_fixes() -> None:

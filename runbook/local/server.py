@@ -24,6 +24,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from runbook.local.health import without_support_plan
+
 LOGGER = logging.getLogger(__name__)
 
 # Lambda without Docker (the in-process hook) and Step Functions that really execute.
@@ -121,7 +123,7 @@ class MotoServer:
             server = make_server(
                 self.host,
                 self.port,
-                DomainDispatcherApplication(create_backend_app),
+                without_support_plan(DomainDispatcherApplication(create_backend_app)),
                 threaded=True,
                 request_handler=_handler_class(self._log),
             )

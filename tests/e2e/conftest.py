@@ -4,6 +4,7 @@ deployed into it (exactly what ``runbook local up`` does), torn down after the l
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,6 +13,8 @@ import pytest
 
 from runbook.local.emulator import LocalEmulator
 from runbook.local.server import free_port
+
+from .probe import probe_zip
 
 # Long enough never to fire while a test is still working its way to the OK signal.
 RECOVERY_TIMEOUT_SECONDS = 120
@@ -63,3 +66,46 @@ def pager_queue(aws: Callable[[str], Any], outputs: dict[str, str]) -> str:
 def unique() -> str:
     """A short suffix that keeps names of one test apart from another's."""
     return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="package")
+def probe_bucket(aws: Callable[[str], Any]) -> str:
+    name = "e2e-probe-traces"
+    aws("s3").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(scope="package")
+def make_probe(aws: Callable[[str], Any], probe_bucket: str) -> Callable[..., dict[str, Any]]:
+    """Create a probe function; returns its configuration."""
+    role = aws("iam").create_role(
+        RoleName="e2e-probe-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    code = probe_zip()
+
+    def make(name: str, value: str = "", timeout: int = 10) -> dict[str, Any]:
+        config: dict[str, Any] = aws("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=role,
+            Handler="handlers.probe.lambda_handler",
+            Code={"ZipFile": code},
+            Timeout=timeout,
+            MemorySize=256,
+            Environment={"Variables": {"PROBE_VALUE": value, "PROBE_BUCKET": probe_bucket}},
+        )
+        return config
+
+    return make

@@ -6,11 +6,9 @@ and Step Functions targets, and CloudWatch alarm state-change events.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import re
 import time
-import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,99 +20,6 @@ from runbook.local.emulator import LocalEmulator
 from .helpers import drain, s3_keys, wait_for
 
 pytestmark = pytest.mark.e2e
-
-PROBE_HANDLER = """
-import json
-import os
-import time
-
-import boto3
-
-
-class TransientDependencyError(Exception):
-    pass
-
-
-def lambda_handler(event, context):
-    if "detail-type" in event:  # delivered by an EventBridge rule: leave a trace in S3
-        boto3.client("s3").put_object(
-            Bucket=os.environ["PROBE_BUCKET"],
-            Key=f"events/{event['source']}/{event['id']}.json",
-            Body=json.dumps(event).encode(),
-        )
-        return {"recorded": event["id"]}
-    action = event.get("action", "echo")
-    if action == "fail":
-        raise TransientDependencyError(event.get("message", "boom"))
-    if action == "sleep":
-        time.sleep(event["seconds"])
-    if action == "put":
-        s3 = boto3.client("s3")
-        s3.put_object(Bucket=os.environ["PROBE_BUCKET"], Key=event["key"], Body=b"1")
-    return {
-        "pid": os.getpid(),
-        "value": os.environ.get("PROBE_VALUE"),
-        "function_name": context.function_name,
-        "memory_limit_in_mb": context.memory_limit_in_mb,
-        "invoked_function_arn": context.invoked_function_arn,
-        "aws_request_id": context.aws_request_id,
-        "remaining_ms": context.get_remaining_time_in_millis(),
-        "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
-        "region": os.environ.get("AWS_REGION"),
-        "trace_disabled": os.environ.get("POWERTOOLS_TRACE_DISABLED"),
-    }
-"""
-
-
-def probe_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handlers/__init__.py", "")
-        archive.writestr("handlers/probe.py", PROBE_HANDLER)
-    return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def probe_bucket(aws: Callable[[str], Any]) -> str:
-    name = "e2e-probe-traces"
-    aws("s3").create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture(scope="module")
-def make_probe(aws: Callable[[str], Any], probe_bucket: str) -> Callable[..., dict[str, Any]]:
-    """Create a probe function; returns its configuration."""
-    role = aws("iam").create_role(
-        RoleName="e2e-probe-role",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
-    code = probe_zip()
-
-    def make(name: str, value: str = "", timeout: int = 10) -> dict[str, Any]:
-        config: dict[str, Any] = aws("lambda").create_function(
-            FunctionName=name,
-            Runtime="python3.13",
-            Role=role,
-            Handler="handlers.probe.lambda_handler",
-            Code={"ZipFile": code},
-            Timeout=timeout,
-            MemorySize=256,
-            Environment={"Variables": {"PROBE_VALUE": value, "PROBE_BUCKET": probe_bucket}},
-        )
-        return config
-
-    return make
 
 
 def invoke(aws: Callable[[str], Any], name: str, event: dict[str, Any], **kwargs: Any) -> Any:
@@ -371,3 +276,43 @@ def test_alarm_state_changes_become_events_shaped_like_aws(
     both = delivered()
     assert [e["detail"]["state"]["value"] for e in both] == ["ALARM", "OK"]
     assert both[1]["detail"]["previousState"]["value"] == "ALARM"
+
+
+def test_logs_insights_queries_the_functions_logs(
+    aws: Callable[[str], Any], make_probe: Callable[..., Any], unique: str
+) -> None:
+    name = f"e2e-insights-{unique}"
+    make_probe(name)
+    for _ in range(2):
+        invoke(aws, name, {})
+    logs = aws("logs")
+    group = f"/aws/lambda/{name}"
+
+    def report_count() -> str | None:
+        now = int(time.time())
+        if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+            return None  # the first log events create the group, as on AWS
+        query = logs.start_query(
+            logGroupName=group,
+            startTime=now - 300,
+            endTime=now,
+            queryString='filter @type = "REPORT" | stats count(*) as invocations',
+        )
+        results = logs.get_query_results(queryId=query["queryId"])
+        assert results["status"] == "Complete"
+        rows = results["results"]
+        value = rows[0][0]["value"] if rows else None
+        return value if value == "2" else None
+
+    wait_for("both REPORT lines in Logs Insights", report_count, timeout=10)
+    with pytest.raises(logs.exceptions.MalformedQueryException):
+        logs.start_query(logGroupName=group, startTime=0, endTime=1, queryString="fields | |")
+
+
+def test_health_answers_like_an_account_without_a_support_plan(
+    aws: Callable[[str], Any],
+) -> None:
+    health = aws("health")
+    with pytest.raises(health.exceptions.ClientError) as raised:
+        health.describe_events(filter={"services": ["LAMBDA"]})
+    assert raised.value.response["Error"]["Code"] == "SubscriptionRequiredException"

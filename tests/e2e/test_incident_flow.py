@@ -145,10 +145,24 @@ def test_stack_outputs_and_the_executable_state_machine(
 
 
 def test_alarm_pages_diagnoses_waits_and_writes_the_postmortem(
-    aws: Callable[[str], Any], outputs: dict[str, str], pager: Pager, unique: str
+    aws: Callable[[str], Any],
+    outputs: dict[str, str],
+    pager: Pager,
+    unique: str,
+    make_probe: Callable[..., Any],
 ) -> None:
-    alarm_name = f"orders-api-critical-errors-{unique}"
-    alarm_arn = put_lambda_errors_alarm(aws, alarm_name, "orders-api")
+    # A function that really fails on the emulator: its errors reach CloudWatch metrics and its
+    # log group, where the diagnostics step looks (GetMetricData, Logs Insights).
+    function = f"orders-api-{unique}"
+    make_probe(function)
+    for _ in range(3):
+        failed = aws("lambda").invoke(
+            FunctionName=function,
+            Payload=json.dumps({"action": "fail", "message": f"{function} exploded"}).encode(),
+        )
+        assert failed["FunctionError"] == "Unhandled"
+    alarm_name = f"{function}-critical-errors"
+    alarm_arn = put_lambda_errors_alarm(aws, alarm_name, function)
     cloudwatch = aws("cloudwatch")
     sfn = aws("stepfunctions")
     s3 = aws("s3")
@@ -172,6 +186,10 @@ def test_alarm_pages_diagnoses_waits_and_writes_the_postmortem(
     wait_for("the diagnostics evidence", lambda: s3_keys(s3, bucket, evidence_key))
     evidence = json.loads(s3.get_object(Bucket=bucket, Key=evidence_key)["Body"].read())
     assert evidence["incident_id"] == incident_id
+    # Every diagnostics source got an answer from the emulator (none errored), and the
+    # function's error lines were found in its logs through Logs Insights.
+    assert [f["source"] for f in evidence["findings"] if f["status"] == "error"] == []
+    assert f"{function} exploded" in json.dumps(evidence)
 
     wait_for("MonitorRecovery", lambda: waiting_at(sfn, execution_arn, "MonitorRecovery"))
 
