@@ -87,6 +87,12 @@ def causes_for(events: list[dict[str, Any]], resources: list[str]) -> list[Cause
     return causes
 
 
+def _not_offered(error: ClientError) -> bool:
+    """An endpoint without the Health API at all (the local emulator answers 404)."""
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return bool(status == 404)
+
+
 class StoredHealthEvents:
     """Health events the ingest stored from EventBridge (the fallback)."""
 
@@ -148,8 +154,8 @@ class HealthSource:
             events = [_event_record(e) for e in raw]
             self._describe(events)
         except ClientError as exc:
-            if error_code(exc) == _SUBSCRIPTION:
-                return [self._fallback(target, account, region, start, resources)]
+            if error_code(exc) == _SUBSCRIPTION or _not_offered(exc):
+                return [self._fallback(target, account, region, start, resources, exc)]
             return [finding_from_client_error(SOURCE, target, exc)]
         causes = causes_for(events, resources)
         open_events = [e for e in events if e["status"] == "open"]
@@ -172,7 +178,13 @@ class HealthSource:
                     by_arn[arn]["description"] = text[:1000]
 
     def _fallback(
-        self, target: str, account: str | None, region: str, start: datetime, resources: list[str]
+        self,
+        target: str,
+        account: str | None,
+        region: str,
+        start: datetime,
+        resources: list[str],
+        error: ClientError,
     ) -> Finding:
         try:
             stored = [_event_record(i) for i in self._stored.events(account, region, start)]
@@ -180,11 +192,13 @@ class HealthSource:
             failed = finding_from_client_error(SOURCE, target, exc)
             failed.message = f"Health API needs a support plan; stored events: {failed.message}"
             return failed
-        message = (
+        why = (
             "the AWS Health API needs a Business, Enterprise On-Ramp or Enterprise support "
-            f"plan ({_SUBSCRIPTION}); read {len(stored)} Health events stored from EventBridge "
-            "instead"
+            f"plan ({_SUBSCRIPTION})"
+            if error_code(error) == _SUBSCRIPTION
+            else f"the AWS Health API is not offered here ({error_code(error)})"
         )
+        message = f"{why}; read {len(stored)} Health events stored from EventBridge instead"
         summary = {
             "via": "stored events",
             "events": len(stored),

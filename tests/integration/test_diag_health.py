@@ -88,3 +88,13 @@ def test_without_a_support_plan_or_a_table_it_says_so(moto) -> None:
             Targets(), ACCOUNT, REGION, START, Deadline.after(30), []
         )
     assert finding.summary["events"] == 0 and "read 0 Health events" in finding.message
+
+
+def test_an_endpoint_without_the_health_api_falls_back_too(moto) -> None:
+    # moto (and so the local emulator) answers 404 for the Health API.
+    health = client("health", region="us-east-1")
+    (finding,) = HealthSource(health, StoredHealthEvents(None)).collect(
+        Targets(), ACCOUNT, REGION, START, Deadline.after(30), []
+    )
+    assert finding.status == "ok"
+    assert "not offered here" in finding.message and finding.summary["via"] == "stored events"
