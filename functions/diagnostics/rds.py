@@ -1,5 +1,6 @@
 """RDS: instance status and the action it needs, CPU/storage/connection metrics, and (when
-enabled) Performance Insights' top wait events and top SQL by database load.
+enabled) Performance Insights' peak database load (GetResourceMetrics) with its top wait
+events and top SQL (DescribeDimensionKeys).
 
 Statuses and actions follow the RDS User Guide ("Viewing Amazon RDS DB instance status").
 Performance Insights is optional: when it is off, not allowed, or not reachable (as on the
@@ -208,14 +209,17 @@ class RdsSource:
 
     def _performance_insights(self, db: dict[str, Any], start: datetime, end: datetime) -> Any:
         """Top wait events and top SQL by db.load.avg, or why they are unavailable."""
-        common = {
+        identity = {
             "ServiceType": "RDS",
             "Identifier": db.get("DbiResourceId", ""),
             "StartTime": start,
             "EndTime": end,
-            "Metric": "db.load.avg",
         }
+        common = {**identity, "Metric": "db.load.avg"}
         try:
+            load = self._pi.get_resource_metrics(
+                **identity, MetricQueries=[{"Metric": "db.load.avg"}], PeriodInSeconds=60
+            )
             waits = self._pi.describe_dimension_keys(
                 **common, GroupBy={"Group": "db.wait_event", "Limit": 5}
             )
@@ -224,7 +228,14 @@ class RdsSource:
             )
         except (ClientError, BotoCoreError) as exc:
             return f"unavailable: {exc}"[:300]
+        points = [
+            p.get("Value", 0.0)
+            for m in load.get("MetricList", [])
+            for p in m.get("DataPoints", [])
+            if p.get("Value") is not None
+        ]
         return {
+            "db_load_max": round(max(points), 2) if points else None,
             "top_wait_events": [
                 {
                     "name": k.get("Dimensions", {}).get("db.wait_event.name"),

@@ -136,6 +136,12 @@ def test_rds_performance_insights_top_waits_and_sql(moto) -> None:
               "EndTime": ANY, "Metric": "db.load.avg"}  # fmt: skip
     source, rds_stub = _rds_source(pi)
     with rds_stub, Stubber(pi) as stub:
+        stub.add_response("get_resource_metrics", {
+            "Identifier": DB["DbiResourceId"], "MetricList": [{"Key": {"Metric": "db.load.avg"},
+            "DataPoints": [{"Timestamp": datetime(2024, 5, 1), "Value": 4.5}]}]},
+            {"ServiceType": "RDS", "Identifier": DB["DbiResourceId"], "StartTime": ANY,
+             "EndTime": ANY, "MetricQueries": [{"Metric": "db.load.avg"}],
+             "PeriodInSeconds": 60})  # fmt: skip
         stub.add_response("describe_dimension_keys", {
             "AlignedStartTime": datetime(2024, 5, 1), "AlignedEndTime": datetime(2024, 5, 1),
             "Keys": [{"Dimensions": {"db.wait_event.name": "IO:DataFileRead",
@@ -150,5 +156,6 @@ def test_rds_performance_insights_top_waits_and_sql(moto) -> None:
             Deadline.after(30),
         )  # fmt: skip
     insights = finding.summary["performance_insights"]
+    assert insights["db_load_max"] == 4.5
     assert insights["top_wait_events"] == [{"name": "IO:DataFileRead", "type": "IO", "load": 3.25}]
     assert insights["top_sql"][0]["statement"].startswith("SELECT * FROM orders")
