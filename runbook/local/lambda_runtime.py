@@ -65,6 +65,7 @@ class LambdaRuntime:
         self._busy: set[Sandbox] = set()
         self._lock = threading.Lock()
         self._log_lock = threading.Lock()
+        self._unpack_lock = threading.Lock()
         self._closed = False
         self.log_dir = workdir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -88,12 +89,13 @@ class LambdaRuntime:
         target = (
             self.workdir / "lambda-code" / f"{fn.function_name}-{digest[:16].replace('/', '_')}"
         )
-        if not target.is_dir():
-            partial = target.with_suffix(".partial")
-            partial.mkdir(parents=True, exist_ok=True)
-            with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as archive:
-                archive.extractall(partial)
-            partial.rename(target)
+        with self._unpack_lock:  # two cold starts of a new version unpack it once
+            if not target.is_dir():
+                partial = target.with_suffix(".partial")
+                partial.mkdir(parents=True, exist_ok=True)
+                with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as archive:
+                    archive.extractall(partial)
+                partial.rename(target)
         return target
 
     def environment_for(self, spec: FunctionSpec) -> dict[str, str]:
