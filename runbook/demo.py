@@ -181,6 +181,21 @@ def _try_read_s3(ctx: Context, uri: str) -> str | None:
         raise
 
 
+def describe_evidence(evidence: dict[str, Any]) -> list[str]:
+    """The verdict, its causes and each source's status, as a responder would skim them."""
+    verdict = evidence.get("verdict") or {}
+    lines = [f"Verdict: {verdict.get('headline', 'none')} (scope: {verdict.get('scope', '-')})"]
+    for cause in verdict.get("causes", [])[:3]:
+        lines.append(f"  cause: {cause.get('title')} -> {cause.get('fix')}")
+        lines.extend(f"    evidence: {str(e)[:110]}" for e in cause.get("evidence", [])[:2])
+    for finding in evidence.get("findings", []):
+        lines.append(
+            f"  {finding.get('source')} [{finding.get('target')}]: {finding.get('status')}"
+            + (f" - {str(finding.get('message'))[:80]}" if finding.get("message") else "")
+        )
+    return lines
+
+
 def _execution_status(ctx: Context, arn: str) -> str:
     return str(ctx.client("stepfunctions").describe_execution(executionArn=arn)["status"])
 
@@ -219,8 +234,7 @@ def run_scenario(ctx: Context) -> dict[str, Any]:
         wait_for("the diagnostics evidence", lambda: _try_read_s3(ctx, evidence_uri))
     )
     _say(f"Diagnostics written to {evidence_uri}")
-    summary = evidence.get("summary", evidence)
-    for line in json.dumps(summary, indent=2, default=str).splitlines()[:20]:
+    for line in describe_evidence(evidence):
         print(f"    | {line}")
     _say("MonitorRecovery is waiting for the task token (the incident is MONITORING)")
 
@@ -261,8 +275,8 @@ def run_demo(port: int, workdir: Path | None = None) -> int:
         if result["status"] != "SUCCEEDED":
             raise CliError(f"demo: the execution ended {result['status']}")
         _say(
-            f"Done. Try: python -m runbook show {result['incident_id']} --endpoint-url "
-            f"{emulator.endpoint_url} (while an emulator runs)"
+            "Done. To explore by hand, keep an emulator running with `make local` and use "
+            "`python -m runbook list --endpoint-url http://127.0.0.1:4599` (see README)."
         )
         return 0
     finally:
