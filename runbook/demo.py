@@ -24,7 +24,12 @@ from runbook.errors import CliError
 
 T = TypeVar("T")
 FUNCTION = "orders-api"
-ALARM = "orders-api-errors"
+
+
+def alarm_name(function: str) -> str:
+    return f"{function}-errors"
+
+
 ACCOUNT = "123456789012"
 
 
@@ -52,11 +57,11 @@ def _function_zip() -> bytes:
     return buffer.getvalue()
 
 
-def seed_failing_function(ctx: Context) -> None:
+def seed_failing_function(ctx: Context, function: str = FUNCTION) -> None:
     """A Lambda function with error logs and an Errors metric, as a real outage leaves them."""
     iam = ctx.client("iam")
     role = iam.create_role(
-        RoleName=f"{FUNCTION}-role",
+        RoleName=f"{function}-role",
         AssumeRolePolicyDocument=json.dumps(
             {
                 "Version": "2012-10-17",
@@ -71,7 +76,7 @@ def seed_failing_function(ctx: Context) -> None:
         ),
     )["Role"]["Arn"]
     ctx.client("lambda").create_function(
-        FunctionName=FUNCTION,
+        FunctionName=function,
         Runtime="python3.13",
         Role=role,
         Handler="app.handler",
@@ -80,7 +85,7 @@ def seed_failing_function(ctx: Context) -> None:
         Timeout=15,
     )
     logs = ctx.client("logs")
-    group = f"/aws/lambda/{FUNCTION}"
+    group = f"/aws/lambda/{function}"
     logs.create_log_group(logGroupName=group)
     logs.create_log_stream(logGroupName=group, logStreamName="2026/11/22/[$LATEST]demo")
     now = datetime.now(UTC)
@@ -108,7 +113,7 @@ def seed_failing_function(ctx: Context) -> None:
     metrics = [
         {
             "MetricName": name,
-            "Dimensions": [{"Name": "FunctionName", "Value": FUNCTION}],
+            "Dimensions": [{"Name": "FunctionName", "Value": function}],
             "Timestamp": now - timedelta(minutes=m),
             "Value": value,
             "Unit": unit,
@@ -124,13 +129,13 @@ def seed_failing_function(ctx: Context) -> None:
     ctx.client("cloudwatch").put_metric_data(Namespace="AWS/Lambda", MetricData=metrics)
 
 
-def create_alarm(ctx: Context) -> None:
+def create_alarm(ctx: Context, function: str = FUNCTION) -> None:
     ctx.client("cloudwatch").put_metric_alarm(
-        AlarmName=ALARM,
-        AlarmDescription="orders-api is throwing errors",
+        AlarmName=alarm_name(function),
+        AlarmDescription=f"{function} is throwing errors",
         Namespace="AWS/Lambda",
         MetricName="Errors",
-        Dimensions=[{"Name": "FunctionName", "Value": FUNCTION}],
+        Dimensions=[{"Name": "FunctionName", "Value": function}],
         Statistic="Sum",
         Period=60,
         EvaluationPeriods=1,
@@ -153,16 +158,20 @@ def subscribe_queue(ctx: Context, topic_arn: str, name: str) -> str:
     return str(url)
 
 
-def _receive(ctx: Context, url: str) -> dict[str, Any] | None:
-    messages = (
-        ctx.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
-    )
-    return json.loads(messages[0]["Body"]) if messages else None
+def _receive(ctx: Context, url: str, incident_id: str) -> dict[str, Any] | None:
+    """The page for this incident (others on the topic are skipped)."""
+    sqs = ctx.client("sqs")
+    for message in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", []):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        body = json.loads(message["Body"])
+        if incident_id in str(body.get("Message", "")):
+            return dict(body)
+    return None
 
 
-def _incident_for_alarm(ctx: Context) -> dict[str, Any] | None:
+def _incident_for_alarm(ctx: Context, alarm: str) -> dict[str, Any] | None:
     for item in ctx.table().scan().get("Items", []):
-        if item.get("alarm_name") == ALARM:
+        if item.get("alarm_name") == alarm:
             return dict(item)
     return None
 
@@ -200,32 +209,35 @@ def _execution_status(ctx: Context, arn: str) -> str:
     return str(ctx.client("stepfunctions").describe_execution(executionArn=arn)["status"])
 
 
-def run_scenario(ctx: Context) -> dict[str, Any]:
+def run_scenario(ctx: Context, function: str = FUNCTION) -> dict[str, Any]:
     """The incident itself, against any endpoint that has the stack deployed."""
     outputs = ctx.outputs
-    page_queue = subscribe_queue(ctx, outputs["PagingTopicArn"], "demo-pager")
-    _say(f"Seeding a failing Lambda function '{FUNCTION}' (error logs, Errors metric)...")
-    seed_failing_function(ctx)
-    create_alarm(ctx)
-    _say(f"Alarm '{ALARM}' (tag Severity=critical) -> ALARM")
+    page_queue = subscribe_queue(ctx, outputs["PagingTopicArn"], f"{function}-pager")
+    alarm = alarm_name(function)
+    _say(f"Seeding a failing Lambda function '{function}' (error logs, Errors metric)...")
+    seed_failing_function(ctx, function)
+    create_alarm(ctx, function)
+    _say(f"Alarm '{alarm}' (tag Severity=critical) -> ALARM")
     ctx.client("cloudwatch").set_alarm_state(
-        AlarmName=ALARM,
+        AlarmName=alarm,
         StateValue="ALARM",
         StateReason="Threshold Crossed: 1 datapoint [9.0] was >= the threshold (1.0).",
     )
-    incident = wait_for("the incident to open", lambda: _incident_for_alarm(ctx))
+    incident = wait_for("the incident to open", lambda: _incident_for_alarm(ctx, alarm))
     incident_id = incident["incident_id"]
     _say(
         f"Incident {incident_id} opened; execution {incident.get('execution_arn') or '(starting)'}"
     )
 
-    page = wait_for("the page on the paging topic", lambda: _receive(ctx, page_queue), timeout=90)
+    page = wait_for(
+        "the page on the paging topic", lambda: _receive(ctx, page_queue, incident_id), timeout=90
+    )
     _say(f"PAGE sent: {page.get('Subject')}")
     for line in str(page.get("Message", "")).splitlines()[:8]:
         print(f"    | {line}")
 
     def monitoring() -> dict[str, Any] | None:
-        item = _incident_for_alarm(ctx)
+        item = _incident_for_alarm(ctx, alarm)
         return item if item and item.get("status") == "MONITORING" else None
 
     incident = wait_for("the recovery wait", monitoring, timeout=120)
@@ -238,9 +250,9 @@ def run_scenario(ctx: Context) -> dict[str, Any]:
         print(f"    | {line}")
     _say("MonitorRecovery is waiting for the task token (the incident is MONITORING)")
 
-    _say(f"Alarm '{ALARM}' -> OK (the fix is out)")
+    _say(f"Alarm '{alarm}' -> OK (the fix is out)")
     ctx.client("cloudwatch").set_alarm_state(
-        AlarmName=ALARM, StateValue="OK", StateReason="Threshold no longer crossed"
+        AlarmName=alarm, StateValue="OK", StateReason="Threshold no longer crossed"
     )
     execution_arn = str(incident["execution_arn"])
     status = wait_for(
@@ -249,7 +261,7 @@ def run_scenario(ctx: Context) -> dict[str, Any]:
         timeout=120,
     )
     _say(f"Execution {status}")
-    final = _incident_for_alarm(ctx) or {}
+    final = _incident_for_alarm(ctx, alarm) or {}
     uri = final.get("postmortem_uri")
     if not uri:
         raise CliError(f"demo: no postmortem recorded (incident status {final.get('status')})")
