@@ -57,6 +57,11 @@ def _function_zip() -> bytes:
     return buffer.getvalue()
 
 
+def at_iso(epoch_ms: int) -> str:
+    """Lambda's Python runtime stamps log lines like 2026-11-22T03:15:00.123Z."""
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def seed_failing_function(ctx: Context, function: str = FUNCTION) -> None:
     """A Lambda function with error logs and an Errors metric, as a real outage leaves them."""
     iam = ctx.client("iam")
@@ -97,8 +102,9 @@ def seed_failing_function(ctx: Context, function: str = FUNCTION) -> None:
             {"timestamp": at, "message": f"START RequestId: {request} Version: $LATEST"},
             {
                 "timestamp": at + 10,
-                "message": f"[ERROR] ConnectionError: timeout connecting to "
-                f"payments.internal:443 RequestId: {request}",
+                "message": f"[ERROR]\t{at_iso(at)}\t{request}\tConnectTimeout: "
+                "HTTPSConnectionPool(host='payments.internal', port=443): Max retries exceeded "
+                "(Caused by ConnectTimeoutError(connection to payments.internal timed out))",
             },
             {
                 "timestamp": at + 20,

@@ -32,11 +32,15 @@ def test_demo_scenario_runs_a_whole_incident(
     assert "Execution SUCCEEDED" in printed
     assert f"# Postmortem: orders-api-{unique}-errors is in ALARM" in printed
 
-    # The seeded connection-timeout lines reached the evidence through Logs Insights.
+    # The seeded connection-timeout lines reached the evidence through Logs Insights, and the
+    # verdict names the outbound-connection cause they point at.
     bucket = ctx.output("ArtifactBucketName")
     key = f"incidents/{result['incident_id']}/diagnostics.json"
     body = ctx.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-    assert "timeout connecting to payments.internal:443" in json.dumps(json.loads(body))
+    evidence = json.loads(body)
+    assert "host='payments.internal', port=443" in json.dumps(evidence)
+    causes = [c["title"] for c in evidence["verdict"]["causes"]]
+    assert any("Outbound connection timed out" in title for title in causes), causes
 
 
 def test_describe_evidence_reads_like_a_responder_skims() -> None:
