@@ -1,23 +1,28 @@
-"""Ingest: an alarm (or other EventBridge event) opens an incident and starts its workflow.
+"""Ingest: an EventBridge event (alarm, AWS Health, ECS task, CodeDeploy) becomes one incident.
 
-The execution is named after the deterministic incident id, so a redelivered event finds the
-running execution instead of starting a second one. An event we cannot use is recorded in
-the table and logged, never dropped silently and never retried forever.
+Thin on purpose: parse the event (incidents/sources), correlate it (incidents/correlation),
+start the workflow when correlation says so (named after the incident), then log and count the
+outcome. An event that is malformed or not an incident is recorded as an `error#` item and
+answered `rejected`: never dropped silently, never an unhandled exception.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
 
-from incidents.events import Signal, parse_eventbridge_event
+from incidents.alarm_tags import alarm_tags
+from incidents.classification import Classification, SeverityPolicy, classify
+from incidents.correlation import Correlator, Outcome
+from incidents.policy import ingest_policy
 from incidents.repository import IncidentRepository
+from incidents.signal import Signal
+from incidents.sources import alarm, parse_source_event
+from incidents.workflow import start_run
 from shared import aws
 from shared.config import settings
-from shared.errors import InvalidIncidentInput, error_code, reraise_transient
+from shared.errors import InvalidIncidentInput
 from shared.observability import (
     MetricUnit,
     logger,
@@ -27,79 +32,93 @@ from shared.observability import (
     track_incident,
 )
 
+# The response status and metric of each correlation outcome.
+STATUS = {
+    "opened": ("started", "SignalsIngested"),
+    "duplicate": ("duplicate", "DuplicateSignals"),
+    "correlated": ("correlated", "SignalsCorrelated"),
+    "folded": ("folded", "SignalsFolded"),
+    "reopened": ("reopened", "IncidentsReopened"),
+    "recorded": ("recorded", "HealthEventsRecorded"),
+    "late": ("late", "LateSignals"),
+}
 
-def _signal(event: Any) -> Signal:
-    signal = parse_eventbridge_event(event)
-    if signal.kind == "alarm" and signal.state_value != "ALARM":
+
+def signal_for_ingest(event: Any) -> Signal:
+    """The event's signal; an alarm must be entering ALARM (OK goes to the recovery step)."""
+    signal = parse_source_event(event)
+    if signal.source == alarm.SOURCE and signal.state_value != "ALARM":
         raise InvalidIncidentInput(f"alarm {signal.alarm_name} is {signal.state_value}, not ALARM")
     return signal
 
 
-def _execution_arn(state_machine_arn: str, name: str) -> str:
-    return f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+def classifier(policy: SeverityPolicy) -> Any:
+    """Severity of a joining signal, by the same rules as classify (tags cached)."""
+
+    def decide(signal: Signal) -> Classification:
+        return classify(signal, policy, alarm_tags(signal, cached=True))
+
+    return decide
 
 
-def _start(state_machine_arn: str, incident_id: str, event: Any) -> tuple[str, bool]:
-    """Start the execution; returns (execution ARN, already existed?)."""
-    sfn = aws.client("stepfunctions")
-    try:
-        started = sfn.start_execution(
-            stateMachineArn=state_machine_arn,
-            name=incident_id,
-            input=json.dumps({"incident_id": incident_id, "event": event}),
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ExecutionAlreadyExists":
-            return _execution_arn(state_machine_arn, incident_id), True
-        reraise_transient(exc, "Step Functions StartExecution")
-        raise
-    return str(started["executionArn"]), False
+def _respond(outcome: Outcome, execution_arn: str | None) -> dict[str, Any]:
+    status, metric = STATUS[outcome.status]
+    if outcome.status == "duplicate" and execution_arn and outcome.start:
+        status = "started"  # the opener never started the run: this delivery did
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    if outcome.upgraded_to:
+        metrics.add_metric(name="IncidentsUpgraded", unit=MetricUnit.Count, value=1)
+    response: dict[str, Any] = {
+        "status": status,
+        "duplicate": outcome.status == "duplicate",
+        "incident_id": outcome.incident_id,
+    }
+    if execution_arn:
+        response["execution_arn"] = execution_arn
+    if outcome.upgraded_to:
+        response["upgraded_to"] = outcome.upgraded_to
+    if outcome.reason:
+        response["reason"] = outcome.reason
+    return response
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Returns `{"status": started|duplicate|correlated|rejected, "incident_id", ...}`."""
+    """Returns `{"status": started|duplicate|correlated|folded|reopened|recorded|late|rejected,
+    "incident_id", "duplicate", "execution_arn"?, "upgraded_to"?}`."""
     cfg = settings()
-    repo = IncidentRepository(aws.dynamodb_table(cfg.require("incident_table_name")))
+    table = aws.dynamodb_table(cfg.require("incident_table_name"))
+    repo = IncidentRepository(table)
     try:
-        signal = _signal(event)
+        signal = signal_for_ingest(event)
     except InvalidIncidentInput as exc:
         return reject_event(repo, event, exc)
 
-    incident_id = signal.incident_id()
-    track_incident(incident_id)
-    existing = repo.find(incident_id)
-    if existing is None and signal.alarm_arn:
-        open_incident = repo.find_open_by_alarm(signal.alarm_arn)
-        if open_incident and not open_incident.resolved_at:
-            # The alarm fired again while its incident is still open: one incident, one page.
-            repo.update(open_incident.incident_id, {}, "alarm fired again", incident_id)
-            logger.info("correlated with open incident", extra={"open": open_incident.incident_id})
-            metrics.add_metric(name="SignalsCorrelated", unit=MetricUnit.Count, value=1)
-            return {"status": "correlated", "incident_id": open_incident.incident_id}
-    created = False
-    if existing is None:
-        existing, created = repo.create_if_absent(signal.to_incident(incident_id))
-
-    arn, already = _start(cfg.require("state_machine_arn"), incident_id, event)
-    duplicate = already or (not created and existing.execution_arn == arn)
-    if duplicate:
-        logger.info("duplicate signal: execution already exists", extra={"execution_arn": arn})
-        metrics.add_metric(name="DuplicateSignals", unit=MetricUnit.Count, value=1)
-        return {
-            "status": "duplicate",
-            "duplicate": True,
-            "incident_id": incident_id,
-            "execution_arn": arn,
-        }
-    repo.update(incident_id, {"execution_arn": arn}, "workflow started", arn)
-    logger.info("incident opened", extra={"execution_arn": arn, "alarm": signal.alarm_name})
-    metrics.add_metric(name="SignalsIngested", unit=MetricUnit.Count, value=1)
-    return {
-        "status": "started",
-        "duplicate": False,
-        "incident_id": incident_id,
-        "execution_arn": arn,
-    }
+    outcome = Correlator(table, ingest_policy(), classifier(cfg.severity_policy)).ingest(signal)
+    if outcome.incident_id:
+        track_incident(outcome.incident_id)
+    execution_arn = outcome.execution_arn
+    if outcome.start and outcome.incident_id:
+        execution_arn = start_run(
+            aws.client("stepfunctions"),
+            cfg.require("state_machine_arn"),
+            outcome.start,
+            outcome.incident_id,
+            event,
+        )
+        repo.update(
+            outcome.incident_id, {"execution_arn": execution_arn}, "workflow started", execution_arn
+        )
+    response = _respond(outcome, execution_arn)
+    logger.info(
+        "incident opened" if response["status"] == "started" else "ingested",
+        extra={
+            "outcome": response["status"],
+            "key": signal.correlation_key,
+            "source": signal.source,
+            "execution_arn": execution_arn,
+        },
+    )
+    return response

@@ -1,7 +1,8 @@
 """Decide an incident's severity, and say which rule decided it (shown in the page and postmortem).
 
 Order: an operator's explicit severity; the alarm's `Severity` tag; the first alarm-name
-pattern that matches; the metric namespace's default; the policy's default.
+pattern that matches; the metric namespace's default; the source's default (`source/category`
+before `source`, e.g. `aws.health/issue`, then `aws.health`); the policy's default.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from incidents.model import SEVERITIES, Severity
 
 if TYPE_CHECKING:
-    from incidents.events import Signal
+    from incidents.signal import Signal
 
 SEVERITY_TAG = "Severity"
 
@@ -46,6 +47,7 @@ class SeverityPolicy(BaseModel):
     default_severity: Severity = Field(default="standard", alias="defaultSeverity")
     severity_patterns: list[SeverityPattern] = Field(default_factory=list, alias="severityPatterns")
     namespace_severity: dict[str, Severity] = Field(default_factory=dict, alias="namespaceSeverity")
+    source_severity: dict[str, Severity] = Field(default_factory=dict, alias="sourceSeverity")
 
 
 class Classification(BaseModel):
@@ -83,7 +85,26 @@ def classify(
         return Classification(
             severity=policy.namespace_severity[namespace], rule=f"namespace: {namespace}"
         )
+    for key in source_keys(signal):
+        if key in policy.source_severity:
+            return Classification(severity=policy.source_severity[key], rule=f"source: {key}")
     return Classification(severity=policy.default_severity, rule="default")
+
+
+def source_keys(signal: Signal) -> list[str]:
+    """`source/category` (the more specific) then `source`."""
+    keys = [f"{signal.source}/{signal.category}"] if signal.category else []
+    return [*keys, signal.source]
+
+
+def more_severe(a: Severity, b: Severity) -> bool:
+    """True when `a` is strictly more severe than `b` (critical > high > standard)."""
+    return SEVERITIES.index(a) < SEVERITIES.index(b)
+
+
+def less_severe_than(severity: Severity) -> list[Severity]:
+    """The severities an incident may be upgraded from to reach `severity`."""
+    return [s for s in SEVERITIES if more_severe(severity, s)]
 
 
 def _most_severe(namespaces: Sequence[str], known: Mapping[str, Severity]) -> str | None:

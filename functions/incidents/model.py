@@ -93,6 +93,26 @@ class Incident(BaseModel):
     diagnostics_uri: str | None = None
     postmortem_uri: str | None = None
     channel: Channel | None = None
+    # Correlation bookkeeping (docs/ingest.md): the key that opened the incident, how many
+    # signals it absorbed, the newest one's time, how often it reopened, and whether an open
+    # AWS Health issue makes it an AWS-side incident.
+    correlation_key: str | None = None
+    signal_count: int | None = None
+    last_signal_at: str | None = None
+    reopen_count: int | None = None
+    aws_side: bool | None = None
+    health_event_arn: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Still being worked: OPEN/MONITORING and no resolution recorded yet."""
+        return self.status in OPEN_STATUSES and not self.resolved_at and not self.recovery_signal
+
+    def closed_at(self) -> str | None:
+        """When the incident stopped being open (its resolution, else its last update)."""
+        if self.is_open:
+            return None
+        return self.resolved_at or self.updated_at or self.opened_at
 
     def to_item(self) -> dict[str, Any]:
         """The DynamoDB item: absent values are left out, so GSI by_alarm stays sparse."""

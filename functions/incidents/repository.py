@@ -78,7 +78,8 @@ class IncidentRepository:
             items = self._scan()
         found: list[Incident] = []
         for item in items:
-            if str(item.get("incident_id", "")).startswith("error#"):
+            # Not incidents: `error#`, `health#` and `claim#` items (docs/contracts.md).
+            if "#" in str(item.get("incident_id", "")):
                 continue
             incident = self._hydrate(item)
             if incident:
@@ -131,6 +132,32 @@ class IncidentRepository:
             ConditionExpression="attribute_exists(incident_id)",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
+            missing_ok=False,
+        )
+
+    def set_classification(
+        self, incident_id: str, severity: str, rule: str, execution_arn: str, seen_rule: str
+    ) -> bool:
+        """Record classify's decision unless the severity rule changed since it was read
+        (a more severe signal joined meanwhile); False then, so classify re-reads."""
+        now = now_iso()
+        return self._write(
+            incident_id,
+            UpdateExpression=(
+                "SET #sev = :sev, severity_rule = :rule, execution_arn = :arn, updated_at = :u, "
+                "#tl = list_append(if_not_exists(#tl, :empty), :entry)"
+            ),
+            ConditionExpression="attribute_exists(incident_id) AND severity_rule = :seen",
+            ExpressionAttributeNames={"#sev": "severity", "#tl": "timeline"},
+            ExpressionAttributeValues={
+                ":sev": severity,
+                ":rule": rule,
+                ":arn": execution_arn,
+                ":u": now,
+                ":seen": seen_rule,
+                ":empty": [],
+                ":entry": [_entry(now, "classified", f"{severity} ({rule})")],
+            },
             missing_ok=False,
         )
 

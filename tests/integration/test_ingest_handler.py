@@ -78,13 +78,17 @@ def test_alarm_firing_again_while_open_is_correlated(ready, alarm_event, lambda_
 
     result = ingest.lambda_handler(later, lambda_context)
 
-    assert result == {"status": "correlated", "incident_id": first["incident_id"]}
+    assert result["status"] == "correlated"
+    assert result["incident_id"] == first["incident_id"]
+    assert result["execution_arn"] == first["execution_arn"]
     assert len(_executions(ready)) == 1
 
 
 def test_other_alarms_open_their_own_incident(ready, alarm_event, lambda_context) -> None:
     ingest.lambda_handler(alarm_event(), lambda_context)
-    other = ingest.lambda_handler(alarm_event(alarm_name="billing-errors"), lambda_context)
+    other = ingest.lambda_handler(
+        alarm_event(alarm_name="billing-errors", function_name="billing-api"), lambda_context
+    )
     assert other["status"] == "started"
     assert len(_executions(ready)) == 2
 
