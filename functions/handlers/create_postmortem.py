@@ -1,63 +1,107 @@
-"""DocumentIncident: write the postmortem to S3 and close the incident RESOLVED/UNRESOLVED."""
+"""DocumentIncident: write the postmortem (and its graph) to S3, close the incident RESOLVED or
+UNRESOLVED with the link and a short summary on its record, and tell the team."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
 
-from incidents.model import TimelineEntry
 from incidents.payloads import PostmortemPayload, parse_payload
 from incidents.repository import IncidentRepository
-from postmortem.history import fetch_history, to_timeline
-from postmortem.render import final_status, render
+from postmortem import gather
+from postmortem.channel import SecretSlackPoster
+from postmortem.delivery import ChannelPoster, TopicNotifier, announcement, deliver
+from postmortem.render import PostmortemInput, render
 from postmortem.writer import PostmortemWriter
 from shared import aws
-from shared.config import settings
-from shared.errors import error_code
+from shared.config import Settings, settings
 from shared.observability import MetricUnit, logger, metrics, tracer, track_incident
-from shared.timeutil import parse_time
+from shared.timeutil import now_iso, parse_time
+
+# Set by the stack on this function only (not yet part of shared.config's settings).
+ENV_NOTIFICATION_TOPIC = "NOTIFICATION_TOPIC_ARN"
 
 
-def workflow_timeline(execution_arn: str) -> list[TimelineEntry]:
-    """The execution history as timeline entries; a postmortem without them beats none."""
-    try:
-        return to_timeline(fetch_history(aws.client("stepfunctions"), execution_arn))
-    except ClientError as exc:  # transient errors were already raised for a retry
-        logger.warning("no execution history", extra={"code": error_code(exc)})
-        return []
+def _notifier() -> TopicNotifier | None:
+    topic = os.environ.get(ENV_NOTIFICATION_TOPIC, "")
+    return TopicNotifier(aws.client("sns"), topic) if topic else None
+
+
+def _poster(cfg: Settings) -> ChannelPoster | None:
+    """The Slack poster when the function is given the Slack secret (else the hook is idle)."""
+    if not cfg.slack_secret_name:
+        return None
+    return SecretSlackPoster(aws.client("secretsmanager"), cfg.slack_secret_name, cfg.slack_api_url)
+
+
+def _channel_id(record_channel: Any, response: dict[str, Any]) -> str | None:
+    if record_channel is not None and record_channel.status == "created" and record_channel.id:
+        return str(record_channel.id)
+    channel = response.get("channel")
+    detail = channel.get("detail") if isinstance(channel, dict) else None
+    if isinstance(detail, dict) and detail.get("channel_id"):
+        return str(detail["channel_id"])
+    return None
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Returns `{"status": "written", "uri": "s3://..."}`."""
+    """Returns `{"status": "written", "uri": "s3://...", "summary", "delivery"}`."""
     payload = parse_payload(PostmortemPayload, event)
     track_incident(payload.incident.incident_id)
     cfg = settings()
-    bucket = cfg.require("artifact_bucket_name")
     repo = IncidentRepository(aws.dynamodb_table(cfg.require("incident_table_name")))
+    writer = PostmortemWriter(aws.client("s3"), cfg.require("artifact_bucket_name"), repo)
 
     # The stored record has the incident's own timeline; the state is the fallback.
     incident = repo.find(payload.incident.incident_id) or payload.incident
-    history = workflow_timeline(payload.execution_arn)
-    status = final_status(payload.recovery)
-    markdown = render(incident, payload.response, payload.recovery, history, cfg.timezone)
-    diagnostics = payload.response.get("diagnostics")
-    evidence = diagnostics.get("evidence_uri", "") if isinstance(diagnostics, dict) else ""
-    uri = PostmortemWriter(aws.client("s3"), bucket, repo).write(
-        incident, markdown, status, evidence
+    region = incident.region or aws.default_region() or "us-east-1"
+    closed_at = now_iso()
+    evidence, evidence_note = gather.diagnostics_evidence(writer, payload.response)
+    document = render(
+        PostmortemInput(
+            incident=incident,
+            response=payload.response,
+            recovery=payload.recovery,
+            history=gather.workflow_history(aws.client("stepfunctions"), payload.execution_arn),
+            closed_at=closed_at,
+            timezone=cfg.timezone,
+            region=region,
+            evidence=evidence,
+            evidence_note=evidence_note,
+            graph=gather.metric_graph(
+                aws.client("cloudwatch", region=region),
+                writer,
+                incident,
+                payload.recovery,
+                closed_at,
+                region,
+            ),
+        )
     )
+    diagnostics = payload.response.get("diagnostics")
+    evidence_uri = diagnostics.get("evidence_uri", "") if isinstance(diagnostics, dict) else ""
+    uri = writer.write(incident, document.markdown, document.status, evidence_uri, document.summary)
+
+    message = announcement(incident, document.status, document.summary, uri, region)
+    channel = _channel_id(incident.channel, payload.response)
+    delivery = deliver(incident, message, _notifier(), _poster(cfg), channel)
 
     metrics.add_metric(name="PostmortemsWritten", unit=MetricUnit.Count, value=1)
-    if status == "RESOLVED" and payload.recovery.get("at"):
+    if any(v.startswith("failed") for v in delivery.values()):
+        metrics.add_metric(name="PostmortemDeliveryFailed", unit=MetricUnit.Count, value=1)
+    if document.status == "RESOLVED" and payload.recovery.get("at"):
         seconds = (
             parse_time(payload.recovery["at"]) - parse_time(incident.opened_at)
         ).total_seconds()
         metrics.add_metric(name="TimeToRecover", unit=MetricUnit.Seconds, value=max(seconds, 0))
     else:
         metrics.add_metric(name="IncidentsUnresolved", unit=MetricUnit.Count, value=1)
-    logger.info("postmortem written", extra={"uri": uri, "status": status})
-    return {"status": "written", "uri": uri}
+    logger.info(
+        "postmortem written", extra={"uri": uri, "status": document.status, "delivery": delivery}
+    )
+    return {"status": "written", "uri": uri, "summary": document.summary, "delivery": delivery}

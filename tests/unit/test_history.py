@@ -1,10 +1,13 @@
-"""Execution history events (shaped as GetExecutionHistory returns them) to timeline entries."""
+"""Execution history events (shaped as GetExecutionHistory returns them) to timeline entries
+and state visits."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from postmortem.history import to_timeline
+from postmortem.history import summarise, to_timeline
+
+from .test_postmortem_cases import History, at, full_case, partial_case
 
 T0 = datetime(2024, 5, 1, 14, 3, 7, tzinfo=UTC)
 
@@ -75,3 +78,49 @@ def test_history_becomes_a_readable_timeline() -> None:
         ("2024-05-01T14:03:12Z", "step CriticalResponse", ""),
         ("2024-05-01T14:03:16Z", "workflow succeeded", ""),
     ]
+
+
+def test_visits_know_when_each_state_was_entered_and_left() -> None:
+    history = summarise(EVENTS)
+    assert history.started == "2024-05-01T14:03:07Z"
+    assert history.ended == "2024-05-01T14:03:16Z"
+    classify = history.first("ClassifyIncident")
+    assert classify is not None
+    assert (classify.entered, classify.exited) == ("2024-05-01T14:03:08Z", "2024-05-01T14:03:11Z")
+    assert classify.errors == ["TransientDependencyError throttled"]
+    response = history.first("CriticalResponse")
+    assert response is not None and response.exited is None
+
+
+def test_parallel_branches_keep_their_own_exits_and_failures() -> None:
+    history = partial_case().history
+    page = history.first("PageOnCall")
+    diagnostics = history.first("CollectDiagnostics")
+    channel = history.first("CreateIncidentChannel")
+    assert page is not None and diagnostics is not None and channel is not None
+    assert page.exited == at(4) and page.errors == []
+    # Caught failures: no exit, the error belongs to its own branch's state.
+    assert diagnostics.exited is None
+    assert diagnostics.errors == ["Lambda.Unknown <b>boom</b> | out of memory"]
+    assert channel.errors == ["SlackChannelError Slack: not_authed"]
+    # The Parallel state's exit follows its branches' events but is its own.
+    assert history.first("CriticalResponse").exited == at(60)
+
+
+def test_first_visit_and_matching_names() -> None:
+    builder = History()
+    start = builder.add(0, "ExecutionStarted")
+    first_wait = builder.task(1, 10, "MonitorRecovery", start)
+    escalate = builder.task(10, 11, "EscalateOnCall", first_wait)
+    builder.task(11, 20, "MonitorRecovery", escalate)
+    history = builder.summary()
+    assert history.first("MonitorRecovery").entered == at(1)
+    assert [v.name for v in history.matching("escalat")] == ["EscalateOnCall"]
+    assert len([v for v in history.visits if v.name == "MonitorRecovery"]) == 2
+
+
+def test_full_case_history_has_every_response_branch() -> None:
+    history = full_case().history
+    names = {v.name for v in history.visits}
+    assert {"PageOnCall", "CollectDiagnostics", "CreateIncidentChannel", "MonitorRecovery"} <= names
+    assert history.first("CollectDiagnostics").exited == at(28)

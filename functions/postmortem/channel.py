@@ -1,0 +1,52 @@
+"""Posting the postmortem into the incident's Slack channel, through functions/chat's client
+(bot token from Secrets Manager, retries on rate limits).
+
+This is the ChannelPoster the handler uses when SLACK_SECRET_NAME is set on the function;
+without it the delivery says the channel was skipped. Text is escaped for Slack's mrkdwn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from chat.slack import bot_token, escape, web_client
+from postmortem.delivery import Announcement
+
+
+class SlackPoster:
+    """Posts one message per postmortem through an injected slack-sdk WebClient."""
+
+    def __init__(self, web: WebClient) -> None:
+        self._web = web
+
+    def post(self, channel_id: str, announcement: Announcement) -> None:
+        """Raises SlackPostError when Slack refuses (the delivery reports it)."""
+        lines = [f"*{escape(announcement.subject)}*", escape(announcement.summary)]
+        if announcement.console_url:
+            lines.append(f"Document: {escape(announcement.console_url)}")
+        lines.append(f"`{escape(announcement.uri)}`")
+        try:
+            self._web.chat_postMessage(channel=channel_id, text="\n".join(lines), mrkdwn=True)
+        except SlackApiError as exc:
+            raise SlackPostError(str(exc.response.get("error", "unknown_error"))) from exc
+
+
+class SlackPostError(Exception):
+    """Slack did not accept the message."""
+
+
+class SecretSlackPoster:
+    """Reads the bot token (the secret create_channel reads) only when there is something to
+    post, so an unreadable secret is reported by the delivery instead of failing the step."""
+
+    def __init__(self, secrets: Any, secret_name: str, api_url: str = "") -> None:
+        self._secrets = secrets
+        self._secret_name = secret_name
+        self._api_url = api_url
+
+    def post(self, channel_id: str, announcement: Announcement) -> None:
+        token = bot_token(self._secrets, self._secret_name)
+        SlackPoster(web_client(token, self._api_url)).post(channel_id, announcement)

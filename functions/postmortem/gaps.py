@@ -1,0 +1,148 @@
+"""What the runbook could not find out, and why: failed or skipped response branches, missing
+branches, diagnostic sources that failed, timed out or were throttled, an unreadable history or
+evidence document, a graph that could not be drawn, a recovery nobody confirmed.
+
+A reviewer should never mistake a blank for "nothing happened": every absence is named here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from postmortem.findings import SourceResult
+from postmortem.graph import Graph
+from postmortem.history import WorkflowHistory
+from postmortem.timeline import Moment, first
+
+# The branches each severity runs (statemachines/incident_response.asl.json).
+EXPECTED_PARTS = {
+    "critical": ("page", "diagnostics", "channel"),
+    "high": ("page", "diagnostics"),
+    "standard": ("diagnostics", "notification"),
+}
+_NAMES = {
+    "page": "Paging on-call",
+    "notification": "Notifying the team",
+    "diagnostics": "Diagnostics",
+    "channel": "The incident channel",
+}
+_QUIET = frozenset({"ok"})
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Something the postmortem cannot tell, and the reason."""
+
+    what: str
+    why: str
+    skipped: bool = False
+
+
+def _why(part: dict[str, Any]) -> str:
+    text = ": ".join(str(part[k]) for k in ("error", "cause") if part.get(k))
+    return text[:500] or "no reason recorded"
+
+
+def response_gaps(response: dict[str, Any], severity: str) -> list[Gap]:
+    """Failed, skipped and missing branches of the response."""
+    if response.get("status") == "failed" and not any(
+        isinstance(response.get(p), dict) for p in _NAMES
+    ):
+        return [Gap("The whole response (page, diagnostics, channel)", _why(response))]
+    if not response:
+        return [Gap("The whole response (page, diagnostics, channel)", "no response result")]
+    found: list[Gap] = []
+    for part, name in _NAMES.items():
+        value = response.get(part)
+        if not isinstance(value, dict):
+            if part in EXPECTED_PARTS.get(severity, ()):
+                found.append(Gap(name, "no result in the workflow state (the branch is missing)"))
+            continue
+        status = value.get("status")
+        if status == "failed":
+            found.append(Gap(name, f"failed: {_why(value)}"))
+        elif status == "skipped":
+            detail = value.get("detail")
+            nested = detail.get("reason") if isinstance(detail, dict) else None
+            reason = value.get("reason") or nested or "no reason recorded"
+            found.append(Gap(name, f"skipped: {reason}", skipped=True))
+    return found
+
+
+def diagnostics_gaps(
+    diagnostics: dict[str, Any], results: list[SourceResult], evidence_note: str
+) -> list[Gap]:
+    """Sources that could not answer, and limits of what was kept."""
+    found = [
+        Gap(f"{r.source} ({r.target})", f"{r.status}: {r.message or 'no message'}")
+        for r in results
+        if r.status not in _QUIET
+    ]
+    summary = diagnostics.get("summary") if isinstance(diagnostics.get("summary"), dict) else {}
+    if summary and summary.get("note"):
+        found.append(Gap("Diagnostic sources", str(summary["note"])))
+    if diagnostics.get("evidence_uri") and evidence_note:
+        found.append(Gap("The diagnostics evidence document", evidence_note))
+        if summary and summary.get("truncated"):
+            found.append(
+                Gap(
+                    "Part of the diagnostics summary",
+                    "trimmed to fit the workflow state; the evidence document has the rest",
+                )
+            )
+    return found
+
+
+def recovery_gaps(recovery: dict[str, Any], moments: list[Moment]) -> list[Gap]:
+    """Recovery nobody confirmed, and no acknowledgement."""
+    found: list[Gap] = []
+    status = recovery.get("status")
+    if status == "timed_out":
+        found.append(
+            Gap(
+                "Whether and when the service recovered",
+                "nobody resolved the incident and its alarm did not return to OK within the "
+                "recovery wait; it closed UNRESOLVED and may still be ongoing",
+            )
+        )
+    elif status == "failed":
+        found.append(
+            Gap("Whether and when the service recovered", f"the wait failed: {_why(recovery)}")
+        )
+    elif status not in ("recovered", "resolved"):
+        found.append(Gap("Whether and when the service recovered", "no recovery result"))
+    if first(moments, "acknowledged") is None:
+        found.append(
+            Gap(
+                "Who acknowledged the page, and when",
+                "no acknowledgement was recorded on the incident, so time to acknowledge "
+                "is unknown",
+            )
+        )
+    return found
+
+
+def gaps(
+    response: dict[str, Any],
+    recovery: dict[str, Any],
+    severity: str,
+    history: WorkflowHistory,
+    results: list[SourceResult],
+    evidence_note: str,
+    graph: Graph,
+    moments: list[Moment],
+) -> list[Gap]:
+    """Every gap, response first, then diagnostics, records, the graph and recovery."""
+    diagnostics = response.get("diagnostics")
+    found = response_gaps(response, severity)
+    if isinstance(diagnostics, dict):
+        found += diagnostics_gaps(diagnostics, results, evidence_note)
+    if history.unavailable:
+        found.append(Gap("The execution history", history.unavailable))
+    if graph.status != "embedded":
+        found.append(Gap("The metric graph", graph.reason or "not drawn"))
+    if (response.get("page") or {}).get("status") == "sent" and not first(moments, "paged"):
+        found.append(Gap("When the page went out", "the execution history does not show it"))
+    found += recovery_gaps(recovery, moments)
+    return found

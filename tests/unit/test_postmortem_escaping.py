@@ -1,0 +1,170 @@
+"""Nothing from an alarm, a log line or a person can change the document's structure: no raw
+HTML, no links or images of its own, no headings or list items, no broken table, no code block
+closed early, no Mermaid statement. Checked on the hostile cases and on arbitrary text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from postmortem.render import render
+
+from .test_postmortem_cases import (
+    HOSTILE_DESCRIPTION,
+    HOSTILE_LOG_LINE,
+    MERMAID_BREAKER,
+    full_case,
+    partial_case,
+    unresolved_case,
+)
+
+OWN_HEADINGS = re.compile(
+    r"^(# Postmortem: .*|## (Summary|Timeline|Figures|Graphs|Diagnostics|Action items|"
+    r"AWS support case \(draft\)|What the runbook could not find out)|### .+)$"
+)
+FENCE = re.compile(r"^(`{3,})(.*)$")
+LINK_DESTINATION = re.compile(r"\]\(<https://[^<>\s]*>\)")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+GANTT_STATEMENT = re.compile(
+    r"^(gantt|    title [A-Za-z0-9 ._/+=@()-]+|    dateFormat YYYY-MM-DD HH:mm:ss"
+    r"|    axisFormat %H:%M|    section [A-Za-z ]+"
+    r"|    [A-Za-z0-9 ._/+=@-]+ :(milestone|done|crit), [mrw]\d+, [0-9: -]+, [0-9: -s]+)$"
+)
+
+
+def _unescaped_pipes(line: str) -> int:
+    return len(re.findall(r"(?<!\\)\|", line))
+
+
+def check_structure(text: str) -> None:
+    """Fail if the Markdown has any structure this code did not write."""
+    fence = ""
+    language = ""
+    table_columns = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        where = f"line {number}: {line!r}"
+        if fence:
+            if line.startswith(fence) and not line[len(fence) :].strip("`").strip():
+                assert line == fence, where
+                fence = ""
+            elif language == "mermaid":
+                assert GANTT_STATEMENT.match(line), where
+            continue
+        opened = FENCE.match(line)
+        if opened:
+            fence, language = opened.group(1), opened.group(2)
+            assert language in ("", "text", "mermaid"), where
+            continue
+        prose = _CODE_SPAN.sub("", LINK_DESTINATION.sub("]", line.removeprefix("> ")))
+        assert "<" not in prose and ">" not in prose.replace("&gt;", ""), where
+        bare = _CODE_SPAN.sub("", line).replace("](metric.png)", "")
+        assert not re.search(r"(?<!\\)\]\((?!<https://)", bare), where
+        if line.startswith("#"):
+            assert OWN_HEADINGS.match(line), where
+        if line.startswith("|"):
+            columns = _unescaped_pipes(line)
+            if table_columns == 0:
+                table_columns = columns
+            assert columns == table_columns, where
+        else:
+            table_columns = 0
+        assert not re.match(r"^\s*(\\?[-+*]|\d+[.)])\s+\[[ x]\]", line) or line.startswith(
+            "- What"
+        ), where
+    assert not fence, "a code block was left open"
+
+
+def test_hostile_cases_render_as_text() -> None:
+    for case in (full_case(), partial_case(), unresolved_case()):
+        text = render(case).markdown
+        check_structure(text)
+        for raw in ("<script>", "<img", "<iframe", "<b>bold</b>", "[phish](http", "</details>"):
+            outside_code = re.sub(r"(?ms)^(`{3,})[a-z]*$.*?^\1$", "", text)
+            outside_code = _CODE_SPAN.sub("", outside_code)
+            assert raw not in outside_code, (raw, case)
+
+
+def test_hostile_alarm_description_is_quoted_and_escaped() -> None:
+    text = render(full_case()).markdown
+    assert (
+        "> &lt;script&gt;alert(1)&lt;/script&gt; \\[phish\\](http://evil.example) \\| fake" in text
+    )
+    assert "> \\# Fake heading" in text
+    assert "> \\- \\[ \\] fake task" in text
+    assert "> \\===" in text
+
+
+def test_hostile_log_lines_stay_inside_their_code() -> None:
+    text = render(full_case()).markdown
+    # In a sample block: a longer fence, so the line's own ``` cannot close it.
+    assert "````text\nERROR ```\n## injected <b>bold</b>" in text
+    # In a code span (the verdict's evidence): a longer backtick run.
+    assert (
+        "````ERROR ``` ## injected <b>bold</b> | x | `tick` $$math$$ "
+        "[link](javascript:alert(3))````" in text
+    )
+
+
+def test_hostile_note_is_escaped_in_tables_and_the_summary() -> None:
+    text = render(partial_case()).markdown
+    assert "fixed it :) &lt;iframe src=evil&gt; \\*\\*bold\\*\\* \\`code\\` txt.exe" in text
+    assert "\u202e" not in text
+
+
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",))
+    | st.sampled_from(list("`|<>[]()#*_~$!\n-=:;%{}")),
+    max_size=120,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=_TEXT, description=_TEXT, log_line=_TEXT, note=_TEXT, reason=_TEXT)
+def test_any_text_from_outside_keeps_the_structure(
+    title: str, description: str, log_line: str, note: str, reason: str
+) -> None:
+    full = full_case()
+    evidence = dict(full.evidence or {})
+    findings = [dict(f) for f in evidence["findings"]]
+    findings[-1] = {**findings[-1], "summary": {**findings[-1]["summary"], "sample": [log_line]}}
+    findings[-1]["message"] = reason
+    evidence["findings"] = findings
+    incident = full.incident.model_copy(
+        update={"title": title or "t", "description": description, "resolution_note": note}
+    )
+    recovery = {**full.recovery, "note": note, "by": reason}
+    response = {**full.response, "channel": {"status": "skipped", "reason": reason}}
+    check_structure(
+        render(
+            replace(
+                full, incident=incident, evidence=evidence, recovery=recovery, response=response
+            )
+        ).markdown
+    )
+    partial = partial_case()
+    partial_response = {
+        **partial.response,
+        "diagnostics": {"status": "failed", "error": reason, "cause": log_line},
+    }
+    check_structure(render(replace(partial, response=partial_response)).markdown)
+
+
+def test_the_checker_catches_injections() -> None:
+    """The structure check itself fails on what escaping prevents."""
+    for broken in (
+        "# Postmortem: x\n<script>x</script>",
+        "# Postmortem: x\n# Fake heading",
+        "# Postmortem: x\n[phish](http://evil)",
+        "# Postmortem: x\n| a | b |\n|---|---|\n| 1 | 2 | 3 |",
+        "# Postmortem: x\n```\nopen",
+        "# Postmortem: x\n```mermaid\ngantt\n    click m0 call evil()\n```",
+    ):
+        try:
+            check_structure(broken)
+        except AssertionError:
+            continue
+        raise AssertionError(f"not caught: {broken!r}")
+    assert HOSTILE_DESCRIPTION and HOSTILE_LOG_LINE and MERMAID_BREAKER
