@@ -27,6 +27,7 @@ from stacks.functions import (
     RunbookFunctions,
 )
 from stacks.notifications import Notifications
+from stacks.postmortem_access import grant_postmortem
 from stacks.settings import Settings
 from stacks.storage import ARTIFACT_PREFIX, Storage
 from stacks.triggers import Triggers
@@ -162,6 +163,7 @@ class IncidentRunbookStack(Stack):
 
         self._grant_state_machine(topics)
         self._grant_functions()
+        self._grant_postmortem()
         self._outputs()
 
     # -- construction helpers -------------------------------------------------------------
@@ -305,6 +307,16 @@ class IncidentRunbookStack(Stack):
             self.functions.roles["collect_diagnostics"],
             self.storage.table,
             role_name,
+        )
+
+    def _grant_postmortem(self) -> None:
+        grant_postmortem(
+            self,
+            self.functions["create_postmortem"],
+            self.functions.roles["create_postmortem"],
+            bucket=self.storage.artifact_bucket,
+            key=self.key,
+            topic=self.notifications.notification_topic,
         )
 
     def _outputs(self) -> None:

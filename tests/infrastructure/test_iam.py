@@ -41,6 +41,8 @@ RESOURCE_STAR_ALLOWED = {
     "ec2:DescribeFlowLogs",
     "ecs:DescribeTaskDefinition",
     "health:DescribeEvents",
+    # The postmortem's metric graph (stacks/postmortem_access.py).
+    "cloudwatch:GetMetricWidgetImage",
 }
 
 POLICY_TYPES = {

@@ -29,6 +29,7 @@ CONTRACT_ENV = {
     "DIAGNOSTICS_LOOKBACK_MINUTES": {"collect_diagnostics"},
     "SLACK_SECRET_NAME": {"create_channel"},
     "TIMEZONE": {"classify", "create_postmortem"},
+    "NOTIFICATION_TOPIC_ARN": {"create_postmortem"},
 }
 POWERTOOLS_ENV = {
     "POWERTOOLS_SERVICE_NAME": "incident-runbook",
