@@ -1,6 +1,16 @@
 """What collect_diagnostics may read: exactly the read APIs its sources call, scoped to
-resource ARNs wherever IAM supports it (Service Authorization Reference), and Resource "*"
-only for actions that have no resource-level permissions.
+resource ARNs wherever IAM supports it, and Resource "*" only for actions that have no
+resource-level permissions.
+
+Source of truth: the Service Authorization Reference, "Actions, resources, and condition keys
+for <service>" (https://docs.aws.amazon.com/service-authorization/latest/reference/list_<page>.html,
+pages amazoncloudwatch, amazoncloudwatchlogs, awsx-ray, amazonec2,
+amazonelasticcontainerservice, awselasticloadbalancingv2, amazonrds, awsperformanceinsights,
+awscodedeploy, awslambda, awshealthapisandnotifications, amazonapigatewaymanagement), checked
+action by action in the Actions table's "Resource types" column (empty = "*" only). Where a
+call names no resource the action's optional resource type does not apply and IAM authorizes
+it against "*" (ECS ListTasks without a container instance), so such an action gets "*" with
+the condition key the reference lists for it.
 
 With `diagnosticsRoleName` set, the function may also assume that role in any account: the
 member accounts' read-only role (docs/diagnostics.md shows its policy and trust).
@@ -15,10 +25,9 @@ from aws_cdk import aws_lambda as lambda_
 
 from stacks import nag
 
-# No resource-level permissions: IAM requires Resource "*" for these (all read-only).
+# No resource types in the reference: IAM requires Resource "*" for these (all read-only).
 RESOURCE_STAR_READ_ACTIONS: tuple[str, ...] = (
-    "cloudwatch:GetMetricData",  # Lambda, EC2 and RDS metrics (diagnostics/metrics.py)
-    "logs:GetQueryResults",  # results of the Insights queries it started (logs_insights.py)
+    "cloudwatch:GetMetricData",  # Lambda, EC2, RDS and ELB metrics (diagnostics/metrics.py)
     "logs:StopQuery",  # cancels queries that outlive the step's time budget
     "xray:GetTraceSummaries",  # slow traces (xray.py)
     "xray:BatchGetTraces",
@@ -28,16 +37,31 @@ RESOURCE_STAR_READ_ACTIONS: tuple[str, ...] = (
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeNetworkAcls",
     "ec2:DescribeSubnets",
+    "ec2:DescribeRouteTables",  # the subnets' way to the internet (routes.py)
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeVpcEndpoints",
     "ec2:DescribeFlowLogs",  # flow-log groups to query (log_groups.py)
     "ecs:DescribeTaskDefinition",  # container log groups (log_groups.py)
+    "elasticloadbalancing:DescribeLoadBalancers",  # load balancer state (elb.py)
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",  # reason codes of unhealthy targets
+    "codedeploy:ListDeploymentTargets",  # the failed deployment's targets (codedeploy.py)
+    "codedeploy:BatchGetDeploymentTargets",
     "health:DescribeEvents",  # AWS Health events (health.py)
 )
-# Read-only APIs that accept resource ARNs: (actions, resource, ARN resource name).
+# Read-only APIs that accept resource ARNs: (actions, service, resource, name, ARN format).
 SCOPED_READS: tuple[tuple[tuple[str, ...], str, str, str, ArnFormat], ...] = (
-    (("logs:StartQuery",), "logs", "log-group", "*", ArnFormat.COLON_RESOURCE_NAME),
+    # GetQueryResults lists log-group* as its resource type since 2023, like StartQuery.
+    (
+        ("logs:StartQuery", "logs:GetQueryResults"),
+        "logs",
+        "log-group",
+        "*",
+        ArnFormat.COLON_RESOURCE_NAME,
+    ),
     (("ecs:DescribeServices",), "ecs", "service", "*", ArnFormat.SLASH_RESOURCE_NAME),
     (("ecs:DescribeTasks",), "ecs", "task", "*", ArnFormat.SLASH_RESOURCE_NAME),
-    (("ecs:ListTasks",), "ecs", "container-instance", "*", ArnFormat.SLASH_RESOURCE_NAME),
+    # DescribeDBInstances with a filter and no identifier is authorized against `db:*`.
     (("rds:DescribeDBInstances",), "rds", "db", "*", ArnFormat.COLON_RESOURCE_NAME),
     (
         ("pi:DescribeDimensionKeys", "pi:GetResourceMetrics"),
@@ -47,12 +71,7 @@ SCOPED_READS: tuple[tuple[tuple[str, ...], str, str, str, ArnFormat], ...] = (
         ArnFormat.SLASH_RESOURCE_NAME,
     ),
     (
-        (
-            "codedeploy:GetDeployment",
-            "codedeploy:ListDeployments",
-            "codedeploy:ListDeploymentTargets",
-            "codedeploy:BatchGetDeploymentTargets",
-        ),
+        ("codedeploy:GetDeployment", "codedeploy:ListDeployments"),
         "codedeploy",
         "deploymentgroup",
         "*",
@@ -119,6 +138,20 @@ def grant_diagnostics(
         "Reads the stages (access-log settings) of the incident's REST API, whose id is known "
         "only at run time; GET only, this region.",
     )
+    # ListTasks' only resource type is container-instance*, which applies when the request
+    # names one; the ECS source lists a service's stopped tasks by cluster, authorized against
+    # "*". The reference's ecs:cluster condition key keeps it to this account's clusters here.
+    clusters = stack.format_arn(
+        service="ecs", resource="cluster", resource_name="*",
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )  # fmt: skip
+    function.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["ecs:ListTasks"],
+            resources=["*"],
+            conditions={"ArnLike": {"ecs:cluster": clusters}},
+        )
+    )
     # Stored AWS Health events (the fallback without a support plan): one index, Query only.
     function.add_to_role_policy(
         iam.PolicyStatement(
@@ -133,8 +166,9 @@ def grant_diagnostics(
         role,
         "Resource::*",
         "Read-only APIs without resource-level permissions (CloudWatch GetMetricData, Logs "
-        "Insights results, X-Ray reads, EC2 Describe*, ECS DescribeTaskDefinition, Health "
-        "DescribeEvents) and X-Ray trace writes from active tracing.",
+        "Insights StopQuery, X-Ray reads, EC2 Describe*, ECS DescribeTaskDefinition, ELB "
+        "Describe*, CodeDeploy deployment targets, Health DescribeEvents), ECS ListTasks "
+        "conditioned on this account's clusters, and X-Ray trace writes from active tracing.",
     )
     if role_name:
         member_roles = stack.format_arn(

@@ -28,6 +28,7 @@ ENV_LOOKBACK = "DIAGNOSTICS_LOOKBACK_MINUTES"
 ENV_SLACK_SECRET = "SLACK_SECRET_NAME"  # noqa: S105 - a variable name, not a secret
 ENV_TIMEZONE = "TIMEZONE"
 ENV_DIAGNOSTICS_ROLE = "DIAGNOSTICS_ROLE_NAME"  # optional: set by the stack only when configured
+ENV_INGEST_POLICY = "INGEST_POLICY"
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,11 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         "ingest",
         "Ingest",
-        "Turns an alarm (or other) event into an incident and starts its execution.",
+        "Turns an alarm, Health, ECS or CodeDeploy event into an incident (correlated) and "
+        "starts its execution.",
         30,
         256,
-        (ENV_TABLE, ENV_STATE_MACHINE),
+        (ENV_TABLE, ENV_STATE_MACHINE, ENV_SEVERITY_POLICY, ENV_INGEST_POLICY),
     ),
     FunctionSpec(
         "classify",

@@ -18,6 +18,7 @@ from stacks.diagnostics_access import grant_diagnostics
 from stacks.functions import (
     ENV_BUCKET,
     ENV_DIAGNOSTICS_ROLE,
+    ENV_INGEST_POLICY,
     ENV_LOOKBACK,
     ENV_SEVERITY_POLICY,
     ENV_SLACK_SECRET,
@@ -134,6 +135,7 @@ class IncidentRunbookStack(Stack):
                 ENV_BUCKET: bucket.bucket_name,
                 ENV_STATE_MACHINE: self.state_machine_arn,
                 ENV_SEVERITY_POLICY: settings.severity_policy_json(),
+                ENV_INGEST_POLICY: settings.ingest_policy_json(),
                 ENV_LOOKBACK: str(settings.diagnostics_lookback_minutes),
                 ENV_SLACK_SECRET: settings.slack_secret_name,
                 ENV_TIMEZONE: settings.timezone,
@@ -277,22 +279,24 @@ class IncidentRunbookStack(Stack):
                 )
             )
 
-        # classify reads the alarm's tags (a severity hint); which alarm is known at run time.
+        # classify and ingest read an alarm's tags (a severity hint: ingest for a signal that
+        # joins an open incident and may upgrade it); which alarm is known at run time.
         alarms = self.format_arn(
             service="cloudwatch",
             resource="alarm",
             resource_name="*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        fns["classify"].add_to_role_policy(
-            iam.PolicyStatement(actions=["cloudwatch:ListTagsForResource"], resources=[alarms])
-        )
-        nag.iam5(
-            fns.roles["classify"],
-            f"Resource::{self.resolve(alarms)}",
-            "Reads the tags of the alarm that opened the incident, known only at run time; "
-            "read-only and limited to this account's alarms in this region.",
-        )
+        for step in ("classify", "ingest"):
+            fns[step].add_to_role_policy(
+                iam.PolicyStatement(actions=["cloudwatch:ListTagsForResource"], resources=[alarms])
+            )
+            nag.iam5(
+                fns.roles[step],
+                f"Resource::{self.resolve(alarms)}",
+                "Reads the tags of the alarm whose signal is being classified, known only at run "
+                "time; read-only and limited to this account's alarms in this region.",
+            )
 
         self._grant_diagnostics()
 

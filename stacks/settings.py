@@ -67,6 +67,19 @@ def _default_namespace_severity() -> dict[str, Severity]:
     return {"AWS/RDS": "high"}
 
 
+def _default_source_severity() -> dict[str, Severity]:
+    # `source` or `source/category` (Health eventTypeCategory, ECS stopCode, CodeDeploy state).
+    return {
+        "aws.health/issue": "high",
+        "aws.health/scheduledChange": "standard",
+        "aws.ecs": "high",
+        "aws.codedeploy": "high",
+    }
+
+
+SOURCE_KEY = re.compile(r"^[a-z0-9][a-z0-9.-]*(/[A-Za-z0-9_]+)?$")
+
+
 class Settings(_Model):
     """Everything a deployment can tune; see docs/contracts.md for what each key means."""
 
@@ -75,6 +88,12 @@ class Settings(_Model):
     default_severity: Severity = "standard"
     severity_patterns: tuple[SeverityPattern, ...] = Field(default_factory=_default_patterns)
     namespace_severity: dict[str, Severity] = Field(default_factory=_default_namespace_severity)
+    source_severity: dict[str, Severity] = Field(default_factory=_default_source_severity)
+    # Ingest correlation (docs/ingest.md): related signals within this window fold into one
+    # incident; a key that fires again this soon after its incident closed reopens it.
+    correlation_window_minutes: int = Field(default=5, ge=0, le=24 * 60)
+    reopen_window_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
+    fold_by_resource: bool = True
     diagnostics_lookback_minutes: int = Field(default=30, ge=1, le=24 * 60)
     log_retention_days: int = 30
     timezone: str = "UTC"
@@ -98,6 +117,14 @@ class Settings(_Model):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("source_severity")
+    @classmethod
+    def _source_keys(cls, value: dict[str, Severity]) -> dict[str, Severity]:
+        bad = [key for key in value if not SOURCE_KEY.fullmatch(key)]
+        if bad:
+            raise ValueError(f"sourceSeverity keys are `source` or `source/category`; got {bad}")
         return value
 
     @field_validator("slack_secret_name")
@@ -124,10 +151,20 @@ class Settings(_Model):
             "defaultSeverity": self.default_severity,
             "severityPatterns": [p.model_dump(by_alias=True) for p in self.severity_patterns],
             "namespaceSeverity": dict(self.namespace_severity),
+            "sourceSeverity": dict(self.source_severity),
         }
 
     def severity_policy_json(self) -> str:
         return json.dumps(self.severity_policy(), separators=(",", ":"), sort_keys=True)
+
+    def ingest_policy_json(self) -> str:
+        """The INGEST_POLICY document the ingest step reads (camelCase, as in cdk.json)."""
+        policy = {
+            "correlationWindowMinutes": self.correlation_window_minutes,
+            "reopenWindowMinutes": self.reopen_window_minutes,
+            "foldByResource": self.fold_by_resource,
+        }
+        return json.dumps(policy, separators=(",", ":"), sort_keys=True)
 
     def to_context(self) -> dict[str, Any]:
         """The camelCase JSON object as written in cdk.json."""

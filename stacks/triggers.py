@@ -1,6 +1,16 @@
-"""EventBridge rules on the default bus: alarm ALARM opens an incident, alarm OK resumes it."""
+"""EventBridge rules on the default bus (docs/ingest.md, "Triggers").
+
+To ingest: a CloudWatch alarm (metric or composite) entering ALARM; AWS Health issues and
+scheduled changes; ECS tasks that stopped abnormally; failed CodeDeploy deployments. To recovery:
+an alarm returning to OK (it resumes the waiting workflow; ingest does not need OK, since the
+reopen window is measured from the resolution recovery records). Each rule delivers with retries
+and has its own dead-letter queue, so an event that cannot be delivered is kept for 14 days.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
@@ -12,6 +22,11 @@ from constructs import Construct
 from stacks import nag
 
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
+HEALTH_DETAIL_TYPE = "AWS Health Event"
+ECS_TASK_DETAIL_TYPE = "ECS Task State Change"
+CODEDEPLOY_DETAIL_TYPE = "CodeDeploy Deployment State-change Notification"
+# The ECS service scheduler's reason when it stops a task to scale in or replace it.
+ECS_SCALING_REASON = "Scaling activity initiated by"
 
 
 def alarm_state_pattern(state: str) -> events.EventPattern:
@@ -22,9 +37,97 @@ def alarm_state_pattern(state: str) -> events.EventPattern:
     )
 
 
+def health_pattern() -> events.EventPattern:
+    """Issues and scheduled changes for the account's services (not account notifications)."""
+    return events.EventPattern(
+        source=["aws.health"],
+        detail_type=[HEALTH_DETAIL_TYPE],
+        detail={"eventTypeCategory": ["issue", "scheduledChange"]},
+    )
+
+
+def ecs_task_stopped_pattern() -> events.EventPattern:
+    """STOPPED tasks, except normal stops: any stop code but the scheduler's, a user's or an
+    essential container's exit; an essential container exiting non-zero; the scheduler
+    stopping a task for anything but scaling (failed health checks, for instance)."""
+    detail: dict[str, Any] = {
+        "lastStatus": ["STOPPED"],
+        "$or": [
+            {
+                "stopCode": [
+                    {"anything-but": ["ServiceSchedulerInitiated", "UserInitiated",
+                                      "EssentialContainerExited"]}
+                ]
+            },
+            {
+                "stopCode": ["EssentialContainerExited"],
+                "containers": {"exitCode": [{"anything-but": [0]}]},
+            },
+            {
+                "stopCode": ["ServiceSchedulerInitiated"],
+                "stoppedReason": [{"anything-but": {"prefix": ECS_SCALING_REASON}}],
+            },
+        ],
+    }  # fmt: skip
+    return events.EventPattern(
+        source=["aws.ecs"], detail_type=[ECS_TASK_DETAIL_TYPE], detail=detail
+    )
+
+
+def codedeploy_failure_pattern() -> events.EventPattern:
+    return events.EventPattern(
+        source=["aws.codedeploy"],
+        detail_type=[CODEDEPLOY_DETAIL_TYPE],
+        detail={"state": ["FAILURE"]},
+    )
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    construct_id: str
+    description: str
+    pattern: events.EventPattern
+    step: str  # "ingest" | "recovery"
+
+
+def rule_specs() -> tuple[RuleSpec, ...]:
+    return (
+        RuleSpec(
+            "AlarmRule",
+            "CloudWatch alarm (metric or composite) entered ALARM: open or join an incident.",
+            alarm_state_pattern("ALARM"),
+            "ingest",
+        ),
+        RuleSpec(
+            "RecoveryRule",
+            "CloudWatch alarm returned to OK: resume the incident (Incident Runbook).",
+            alarm_state_pattern("OK"),
+            "recovery",
+        ),
+        RuleSpec(
+            "HealthRule",
+            "AWS Health issue or scheduled change: open or join an incident, store the event.",
+            health_pattern(),
+            "ingest",
+        ),
+        RuleSpec(
+            "EcsTaskStoppedRule",
+            "ECS task stopped abnormally: open or join the service's incident.",
+            ecs_task_stopped_pattern(),
+            "ingest",
+        ),
+        RuleSpec(
+            "CodeDeployFailureRule",
+            "CodeDeploy deployment failed: open or join the deployment group's incident.",
+            codedeploy_failure_pattern(),
+            "ingest",
+        ),
+    )
+
+
 class Triggers(Construct):
-    """Two rules, each delivering to its Lambda with retries and its own dead-letter queue
-    (SSE-SQS, SSL only), so an event that cannot be delivered is kept for 14 days."""
+    """The rules, each delivering to its Lambda with retries and its own dead-letter queue
+    (SSE-SQS, SSL only)."""
 
     def __init__(
         self,
@@ -37,36 +140,34 @@ class Triggers(Construct):
         retry_attempts: int = 8,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.alarm_rule, self.alarm_dead_letter_queue = self._rule(
-            "AlarmRule",
-            description="CloudWatch alarm entered ALARM: open an incident (Incident Runbook).",
-            pattern=alarm_state_pattern("ALARM"),
-            function=ingest,
-            max_event_age=Duration.hours(max_event_age_hours),
-            retry_attempts=retry_attempts,
-        )
-        self.recovery_rule, self.recovery_dead_letter_queue = self._rule(
-            "RecoveryRule",
-            description="CloudWatch alarm returned to OK: resume the incident (Incident Runbook).",
-            pattern=alarm_state_pattern("OK"),
-            function=recovery,
-            max_event_age=Duration.hours(max_event_age_hours),
-            retry_attempts=retry_attempts,
-        )
+        functions = {"ingest": ingest, "recovery": recovery}
+        self.rules: dict[str, events.Rule] = {}
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        for spec in rule_specs():
+            rule, queue = self._rule(
+                spec,
+                function=functions[spec.step],
+                max_event_age=Duration.hours(max_event_age_hours),
+                retry_attempts=retry_attempts,
+            )
+            self.rules[spec.construct_id] = rule
+            self.dead_letter_queues[spec.construct_id] = queue
+        self.alarm_rule = self.rules["AlarmRule"]
+        self.alarm_dead_letter_queue = self.dead_letter_queues["AlarmRule"]
+        self.recovery_rule = self.rules["RecoveryRule"]
+        self.recovery_dead_letter_queue = self.dead_letter_queues["RecoveryRule"]
 
     def _rule(
         self,
-        construct_id: str,
+        spec: RuleSpec,
         *,
-        description: str,
-        pattern: events.EventPattern,
         function: lambda_.IFunction,
         max_event_age: Duration,
         retry_attempts: int,
     ) -> tuple[events.Rule, sqs.Queue]:
         dead_letter_queue = sqs.Queue(
             self,
-            f"{construct_id}DeadLetterQueue",
+            f"{spec.construct_id}DeadLetterQueue",
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.days(14),
@@ -79,9 +180,9 @@ class Triggers(Construct):
         )
         rule = events.Rule(
             self,
-            construct_id,
-            description=description,
-            event_pattern=pattern,
+            spec.construct_id,
+            description=f"{spec.description} (Incident Runbook)"[:512],
+            event_pattern=spec.pattern,
             targets=[
                 targets.LambdaFunction(
                     function,

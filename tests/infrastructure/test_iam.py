@@ -28,7 +28,6 @@ RESOURCE_STAR_ALLOWED = {
     "logs:DescribeLogGroups",
     # Diagnostics reads (stacks/diagnostics_access.py, RESOURCE_STAR_READ_ACTIONS).
     "cloudwatch:GetMetricData",
-    "logs:GetQueryResults",
     "logs:StopQuery",
     "xray:GetTraceSummaries",
     "xray:BatchGetTraces",
@@ -38,9 +37,20 @@ RESOURCE_STAR_ALLOWED = {
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeNetworkAcls",
     "ec2:DescribeSubnets",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeVpcEndpoints",
     "ec2:DescribeFlowLogs",
     "ecs:DescribeTaskDefinition",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "codedeploy:ListDeploymentTargets",
+    "codedeploy:BatchGetDeploymentTargets",
     "health:DescribeEvents",
+    # Its only resource type (container-instance) is absent when listing by cluster: "*" with
+    # an ecs:cluster condition (stacks/diagnostics_access.py).
+    "ecs:ListTasks",
     # The postmortem's metric graph (stacks/postmortem_access.py).
     "cloudwatch:GetMetricWidgetImage",
 }

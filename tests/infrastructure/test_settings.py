@@ -36,6 +36,10 @@ def test_every_contract_key_is_camel_case_in_cdk_json() -> None:
         "defaultSeverity",
         "severityPatterns",
         "namespaceSeverity",
+        "sourceSeverity",
+        "correlationWindowMinutes",
+        "reopenWindowMinutes",
+        "foldByResource",
         "diagnosticsLookbackMinutes",
         "logRetentionDays",
         "timezone",
@@ -83,7 +87,12 @@ def test_non_object_context_is_rejected() -> None:
 
 def test_severity_policy_is_the_classify_contract() -> None:
     policy = json.loads(Settings().severity_policy_json())
-    assert set(policy) == {"defaultSeverity", "severityPatterns", "namespaceSeverity"}
+    assert set(policy) == {
+        "defaultSeverity",
+        "severityPatterns",
+        "namespaceSeverity",
+        "sourceSeverity",
+    }
     assert policy["defaultSeverity"] == "standard"
     assert all(set(p) == {"pattern", "severity"} for p in policy["severityPatterns"])
     first_match = next(

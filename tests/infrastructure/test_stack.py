@@ -25,7 +25,8 @@ CONTRACT_ENV = {
     "INCIDENT_TABLE_NAME": set(STEPS),
     "ARTIFACT_BUCKET_NAME": {"collect_diagnostics", "create_postmortem"},
     "STATE_MACHINE_ARN": {"ingest"},
-    "SEVERITY_POLICY": {"classify"},
+    "SEVERITY_POLICY": {"classify", "ingest"},
+    "INGEST_POLICY": {"ingest"},
     "DIAGNOSTICS_LOOKBACK_MINUTES": {"collect_diagnostics"},
     "SLACK_SECRET_NAME": {"create_channel"},
     "TIMEZONE": {"classify", "create_postmortem"},
@@ -296,7 +297,9 @@ def test_each_rule_has_its_own_dead_letter_queue(synth: Synth) -> None:
         r["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
         for r in synth.resources("AWS::Events::Rule").values()
     ]
-    assert len(queues) == len(set(queues)) == 2
+    # ALARM, OK, AWS Health, ECS task stopped, CodeDeploy failure (tests/infrastructure/
+    # test_triggers.py checks each pattern).
+    assert len(queues) == len(set(queues)) == 5
 
 
 def test_no_custom_resources_or_docker_needed(synth: Synth) -> None:
