@@ -68,7 +68,7 @@ class AlarmGraph:
             return metric_alarms[0], ""
         if found.get("CompositeAlarms"):
             return None, "a composite alarm has no single metric to draw"
-        return None, f"the alarm {name} no longer exists"
+        return None, f"the alarm {name} was not found in this account and region"
 
     def image(self, widget: dict[str, Any]) -> tuple[bytes | None, str]:
         """The PNG, or None and why (an endpoint without the API answers an error)."""

@@ -76,6 +76,17 @@ def _outcome(data: PostmortemInput, status: str, moments: list[Moment]) -> str:
     return f"**UNRESOLVED**: {reason}"
 
 
+def _response_line(response: dict[str, Any]) -> str:
+    parts = [
+        f"{name} {code_span(value.get('status', 'unknown'))}"
+        for name in ("page", "notification", "diagnostics", "channel")
+        if isinstance(value := response.get(name), dict)
+    ]
+    if parts:
+        return ", ".join(parts)
+    return f"{code_span(response.get('status', 'missing'))} (no branch result)"
+
+
 def _duration_line(moments: list[Moment]) -> str:
     start = first(moments, "first_signal")
     end = first(moments, "recovered") or first(moments, "closed")
@@ -118,6 +129,7 @@ def _summary_section(
         f"- **Impact scope:** {scope}; resources: {resources or 'none recorded'}; account "
         f"{inline(incident.account or '-')}, region {inline(incident.region or data.region)}",
         f"- **Duration:** {_duration_line(moments)}",
+        f"- **Response:** {_response_line(data.response)}",
         f"- **Outcome:** {_outcome(data, status, moments)}",
     ]
     if missing:

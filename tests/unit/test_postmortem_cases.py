@@ -428,7 +428,10 @@ def unresolved_case() -> PostmortemInput:
         timezone="UTC",
         region="eu-central-1",
         evidence_note="it could not be read (NoSuchKey)",
-        graph=Graph("unavailable", reason="the alarm orders-api-errors no longer exists"),
+        graph=Graph(
+            "unavailable",
+            reason="the alarm orders-api-errors was not found in this account and region",
+        ),
     )
 
 

@@ -67,6 +67,7 @@ def test_full_incident_summary() -> None:
         "- **Outcome:** RESOLVED at 2024-05-01 14:20:10 UTC, by alarm:orders-api-errors" in summary
     )
     assert "**Missing:**" not in summary
+    assert "- **Response:** page `sent`, diagnostics `completed`, channel `created`" in summary
     assert "[the execution](<https://eu-central-1.console.aws.amazon.com/states/home?" in summary
     assert document.summary.startswith(
         "RESOLVED: critical incident orders-api-errors is in ALARM. Fault domain: The "
@@ -144,6 +145,7 @@ def test_partial_incident_marks_what_failed() -> None:
     text = document.markdown
     summary = _section(text, "## Summary")
     assert "- **Fault domain:** not determined (no verdict)" in summary
+    assert "- **Response:** page `sent`, diagnostics `failed`, channel `failed`" in summary
     assert "- **Missing:** 4 things the runbook could not find out" in summary
     assert (
         "- **Outcome:** RESOLVED at 2024-05-01 14:18:07 UTC, by operator:bob: fixed it" in summary
@@ -201,7 +203,7 @@ def test_unresolved_incident_says_so_and_drafts_the_support_case() -> None:
         "| logs\\_insights (recent\\_errors: /aws/lambda/orders-api) | timeout: query still",
         "| The diagnostics evidence document | it could not be read (NoSuchKey) |",
         "| The execution history | GetExecutionHistory failed (AccessDeniedException) |",
-        "| The metric graph | the alarm orders-api-errors no longer exists |",
+        "| The metric graph | the alarm orders-api-errors was not found in this account and",
         "| Whether and when the service recovered | nobody resolved the incident",
     ):
         assert expected in gaps

@@ -135,7 +135,7 @@ def parse(event: Any) -> Signal:
     return Signal(
         kind="health",
         title=(
-            f"AWS Health {detail.eventTypeCategory}: {detail.service} "
+            f"AWS Health {detail.eventTypeCategory} ({detail.statusCode}): {detail.service} "
             f"{detail.eventTypeCode} in {region}"
         )[:256],
         description=latest_description(detail)[:4096],
