@@ -49,6 +49,7 @@ _NOT_FOUND_CODES = frozenset(
         "InvalidInstanceID.NotFound",
         "DeploymentDoesNotExistException",
         "TargetGroupNotFound",
+        "LoadBalancerNotFound",
         "NotFoundException",
     }
 )
@@ -60,6 +61,9 @@ class Cause:
 
     `domain` places it on the isolation ladder; `scope` says how much is affected
     ("2 of 6 tasks"); `evidence` holds short excerpts (log lines, trace ids, status details).
+    `requires` names cause codes of which at least one must be seen by some source for this
+    cause to count in the verdict: a fact that is only a fault given a symptom (a subnet
+    without a route to the internet is by design until something times out connecting out).
     """
 
     code: str
@@ -71,6 +75,7 @@ class Cause:
     evidence: list[str] = field(default_factory=list)
     ongoing: bool | None = None
     started_at: str | None = None
+    requires: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

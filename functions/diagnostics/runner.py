@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from diagnostics.codedeploy import CodeDeploySource
 from diagnostics.ec2 import Ec2Source
 from diagnostics.ecs import EcsSource
+from diagnostics.elb import ElbSource
 from diagnostics.finding import ERROR, TIMEOUT, Finding, finding_from_client_error
 from diagnostics.health import HEALTH_REGION, HealthSource, StoredHealthEvents
 from diagnostics.lambda_metrics import LambdaMetrics
@@ -127,6 +128,15 @@ class DiagnosticsRunner:
                     "ecs",
                     _names(targets.ecs_services),
                     lambda: ecs.collect(targets, start, deadline),
+                )
+            )
+        if targets.target_groups or targets.load_balancers:
+            elb = ElbSource(client("elbv2"), client("cloudwatch"))
+            tasks.append(
+                Task(
+                    "elb",
+                    ", ".join(targets.target_groups + targets.load_balancers),
+                    lambda: elb.collect(targets, start, end, deadline),
                 )
             )
         if targets.functions:

@@ -61,6 +61,7 @@ class Targets:
                 self.db_instances,
                 self.instances,
                 self.target_groups,
+                self.load_balancers,
                 self.apis,
                 self.deployments,
                 self.deployment_groups,
@@ -150,7 +151,14 @@ def targets_for(incident: Incident) -> Targets:
             continue
         if rtype in HEALTH_SERVICES:
             _add(found.health_services, HEALTH_SERVICES[rtype])
-    for name in ("functions", "ecs_services", "db_instances", "instances", "target_groups"):
+    for name in (
+        "functions",
+        "ecs_services",
+        "db_instances",
+        "instances",
+        "target_groups",
+        "load_balancers",
+    ):
         getattr(found, name).sort()
     found.health_services.sort()
     return found

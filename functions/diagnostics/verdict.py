@@ -36,6 +36,7 @@ _RULED_OUT: dict[str, dict[str, str]] = {
     AWS: {
         "health": "no AWS Health issue for these services and regions",
         "ec2": "EC2 system status checks pass",
+        "elb": "no load balancer internal error or ELB-generated 5xx",
     },
     INFRASTRUCTURE: {
         "ec2": "EC2 instance status checks pass and CPU is not exhausted",
@@ -43,6 +44,7 @@ _RULED_OUT: dict[str, dict[str, str]] = {
         "lambda_metrics": "no Lambda throttling",
         "network": "no security group or network ACL blocks the paths checked",
         "ecs": "no ECS capacity, image or IAM failure",
+        "elb": "no load balancer, target registration or health-check connection fault",
     },
 }
 _MAX_CAUSES = 5
@@ -51,29 +53,37 @@ _MAX_EVIDENCE = 3
 
 def _trim(cause: Cause) -> dict[str, Any]:
     data = cause.to_dict()
+    data.pop("requires", None)
     data["resources"] = data["resources"][:5]
     data["evidence"] = [e[:300] for e in data["evidence"][:_MAX_EVIDENCE]]
     return data
 
 
-def _ruled_out(findings: list[Finding], domain: str) -> list[str]:
+def _ruled_out(findings: list[Finding], domain: str, kept: list[Cause]) -> list[str]:
     reasons = []
     for source, reason in _RULED_OUT.get(domain, {}).items():
         ran = [f for f in findings if f.source == source and f.status == OK]
-        if ran and not any(c.domain == domain for f in ran for c in f.causes):
+        if ran and not any(c.domain == domain and c in kept for f in ran for c in f.causes):
             reasons.append(reason)
     return reasons
 
 
+def standing(findings: list[Finding]) -> list[Cause]:
+    """Every cause, less those whose required symptom no source saw (`Cause.requires`)."""
+    causes = [c for f in findings for c in f.causes]
+    seen = {c.code for c in causes}
+    return [c for c in causes if not c.requires or seen.intersection(c.requires)]
+
+
 def decide(findings: list[Finding]) -> dict[str, Any]:
     """The verdict: domain, headline, scope, causes (evidence), what was ruled out."""
-    causes = [c for f in findings for c in f.causes]
+    causes = standing(findings)
     failed = sorted({f"{f.source} ({f.status})" for f in findings if f.status in FAILED_STATUSES})
     ruled_out: list[str] = []
     for domain in DOMAIN_ORDER:
         mine = [c for c in causes if c.domain == domain]
         if not mine:
-            ruled_out += _ruled_out(findings, domain)
+            ruled_out += _ruled_out(findings, domain, causes)
             continue
         top = mine[0]
         others = sorted({c.code for c in causes if c.domain != domain})
