@@ -1,4 +1,5 @@
-"""Network: the security-group and network-ACL rules on the failing path, and what denies it.
+"""Network: the security-group and network-ACL rules on the failing path, and what denies it;
+and each client subnet's way to the internet (routes.py).
 
 Paths come from the incident's resources: each client (a Lambda function in a VPC, an ECS
 service, an EC2 instance) to each database it may use (RDS, on its endpoint port), and a VPC
@@ -15,8 +16,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from diagnostics import routes
 from diagnostics.finding import INFRASTRUCTURE, OK, Cause, Finding, finding_from_client_error
 from diagnostics.paging import Deadline, batches, paginate
+from diagnostics.routes import Egress
 from diagnostics.targets import Targets
 from shared.errors import error_code
 
@@ -29,12 +32,14 @@ EPHEMERAL = (1024, 32768, 49152, 65535)
 
 @dataclass
 class Endpoint:
-    """One end of a path: its security groups, subnets and their CIDRs (empty = outside)."""
+    """One end of a path: its security groups, subnets and their CIDRs (empty = outside), and
+    whether it has a public IP address (an internet gateway route needs one)."""
 
     name: str
     groups: list[str] = field(default_factory=list)
     subnets: list[str] = field(default_factory=list)
     cidrs: list[str] = field(default_factory=list)
+    public_ip: bool = False
 
 
 def _overlaps(a: str, b: str) -> bool:
@@ -149,13 +154,14 @@ class NetworkSource:
     def collect(self, targets: Targets, deadline: Deadline) -> list[Finding]:
         try:
             clients, databases = self._endpoints(targets, deadline)
-            ids = {g for e in clients + [d for d, _ in databases] for g in e.groups}
-            subnets = {s for e in clients + [d for d, _ in databases] for s in e.subnets}
-            groups = self._groups(sorted(ids), deadline)
-            acls, cidrs = self._subnets(sorted(subnets), deadline)
+            ends = clients + [d for d, _ in databases]
+            groups = self._groups(sorted({g for e in ends for g in e.groups}), deadline)
+            acls, cidrs, vpcs = self._subnets(
+                sorted({s for e in ends for s in e.subnets}), deadline
+            )
         except ClientError as exc:
             return [finding_from_client_error(SOURCE, "paths", exc)]
-        for endpoint in clients + [d for d, _ in databases]:
+        for endpoint in ends:
             endpoint.cidrs = [cidrs[s] for s in endpoint.subnets if s in cidrs]
         paths = [(c, d, port) for c in clients for d, port in databases]
         paths += [
@@ -163,37 +169,50 @@ class NetworkSource:
             for c in clients
             if c.name.startswith("lambda:") and c.groups
         ]
-        results = []
-        causes = []
-        for src, dst, port in paths:
-            problems = path_problems(src, dst, port, groups, acls)
-            results.append({"from": src.name, "to": dst.name, "port": port, "problems": problems})
-            if problems:
-                causes.append(
-                    Cause(
-                        "network.blocked",
-                        INFRASTRUCTURE,
-                        f"tcp/{port} from {src.name} to {dst.name} is blocked",
-                        "Add the missing allow rule (security groups: inbound on the target, "
-                        "outbound on the client; network ACLs: both directions, including the "
-                        "reply's ephemeral ports 1024-65535).",
-                        f"1 of {len(paths)} network paths",
-                        [src.name, dst.name],
-                        problems[:3],
-                    )
-                )
-        if not paths:
+        results, causes = _check(paths, groups, acls)
+        egress, endpoints, routes_error = self._egress(clients, vpcs, deadline)
+        causes += routes.causes_for(egress, endpoints)
+        if not paths and not egress:
             return [
                 Finding(SOURCE, "paths", OK, "no network path between the incident's resources")
             ]
         blocked = sum(1 for r in results if r["problems"])
         message = f"{blocked} of {len(paths)} network paths blocked by rules"
+        cut_off = sorted({e.subnet for e in egress if e.problem})
+        if cut_off:
+            message += f"; no working route to the internet from {', '.join(cut_off)}"
+        summary: dict[str, Any] = {"paths": results, "egress": [e.to_dict() for e in egress]}
+        if routes_error:
+            message += f"; {routes_error}"
+            summary["routes_error"] = routes_error
         evidence = {
             "paths": results,
+            "egress": summary["egress"],
+            "vpc_endpoints": endpoints,
             "security_groups": list(groups.values()),
             "network_acls": list({a["NetworkAclId"]: a for a in acls.values()}.values()),
         }
-        return [Finding(SOURCE, "paths", OK, message, {"paths": results}, evidence, causes)]
+        return [Finding(SOURCE, "paths", OK, message, summary, evidence, causes)]
+
+    def _egress(
+        self, clients: list[Endpoint], vpcs: dict[str, str], deadline: Deadline
+    ) -> tuple[list[Egress], list[str], str]:
+        """Each client subnet's way out; a failure here is noted, the rule checks still stand."""
+        ids = sorted({vpcs[s] for c in clients for s in c.subnets if s in vpcs})
+        try:
+            tables = routes.read_tables(self._ec2, ids, deadline)
+            nats = routes.read_nats(self._ec2, tables, deadline)
+            egress = [
+                routes.egress_for(c.name, c.public_ip, s, vpcs[s], tables, nats)
+                for c in clients
+                for s in c.subnets
+                if s in vpcs
+            ]
+            missing = any(e.problem and not e.broken for e in egress)
+            endpoints = routes.read_endpoints(self._ec2, ids, deadline) if missing else []
+        except ClientError as exc:
+            return [], [], f"routes not read: {error_code(exc)}"
+        return egress, endpoints, ""
 
     def _endpoints(
         self, targets: Targets, deadline: Deadline
@@ -224,6 +243,7 @@ class NetworkSource:
                             f"ecs:{cluster}/{service}",
                             awsvpc.get("securityGroups", []),
                             awsvpc.get("subnets", []),
+                            public_ip=awsvpc.get("assignPublicIp") == "ENABLED",
                         )
                     )
         if targets.instances:
@@ -240,6 +260,7 @@ class NetworkSource:
                         f"ec2:{instance['InstanceId']}",
                         [g["GroupId"] for g in instance.get("SecurityGroups", [])],
                         [instance["SubnetId"]] if instance.get("SubnetId") else [],
+                        public_ip=bool(instance.get("PublicIpAddress")),
                     )
                 )
         databases: list[tuple[Endpoint, int]] = []
@@ -274,11 +295,13 @@ class NetworkSource:
 
     def _subnets(
         self, ids: list[str], deadline: Deadline
-    ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, str]]:
+        """Network ACL, CIDR and VPC of each subnet."""
         if not ids:
-            return {}, {}
+            return {}, {}, {}
         subnets = paginate(self._ec2, "describe_subnets", "Subnets", deadline, SubnetIds=ids).items
         cidrs = {s["SubnetId"]: s["CidrBlock"] for s in subnets}
+        vpcs = {s["SubnetId"]: s["VpcId"] for s in subnets}
         acls: dict[str, dict[str, Any]] = {}
         for acl in paginate(
             self._ec2,
@@ -290,4 +313,32 @@ class NetworkSource:
             for association in acl.get("Associations", []):
                 if association.get("SubnetId") in ids:
                     acls[association["SubnetId"]] = acl
-        return acls, cidrs
+        return acls, cidrs, vpcs
+
+
+def _check(
+    paths: list[tuple[Endpoint, Endpoint, int]],
+    groups: dict[str, dict[str, Any]],
+    acls: dict[str, dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[Cause]]:
+    """Each path's problems, and a cause for each blocked one."""
+    results = []
+    causes = []
+    for src, dst, port in paths:
+        problems = path_problems(src, dst, port, groups, acls)
+        results.append({"from": src.name, "to": dst.name, "port": port, "problems": problems})
+        if problems:
+            causes.append(
+                Cause(
+                    "network.blocked",
+                    INFRASTRUCTURE,
+                    f"tcp/{port} from {src.name} to {dst.name} is blocked",
+                    "Add the missing allow rule (security groups: inbound on the target, "
+                    "outbound on the client; network ACLs: both directions, including the "
+                    "reply's ephemeral ports 1024-65535).",
+                    f"1 of {len(paths)} network paths",
+                    [src.name, dst.name],
+                    problems[:3],
+                )
+            )
+    return results, causes

@@ -195,8 +195,8 @@ def _names(services: list[tuple[str, str]]) -> str:
 
 
 def _has_paths(targets: Targets) -> bool:
-    clients = targets.functions or targets.ecs_services or targets.instances
-    return bool(clients and (targets.db_instances or targets.functions))
+    """Clients whose rules (to a database, to AWS APIs) or routes out can be checked."""
+    return bool(targets.functions or targets.ecs_services or targets.instances)
 
 
 def _result(task: Task, future: Future[Finding | list[Finding]], budget: float) -> list[Finding]:

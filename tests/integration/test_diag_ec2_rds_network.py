@@ -97,7 +97,10 @@ def test_network_names_the_rule_that_blocks_the_database_port(moto) -> None:
     )  # fmt: skip
     (finding,) = source.collect(targets, Deadline.after(30))
     assert finding.summary["paths"][0]["problems"] == []
-    assert finding.causes == []
+    # What is left is the subnet's missing way out, which counts only given a symptom.
+    (cause,) = finding.causes
+    assert cause.code == "network.no_internet_route"
+    assert cause.requires == ["network.connect_timeout", "ecs.image_pull"]
 
 
 # moto drops PerformanceInsightsEnabled: DescribeDBInstances answers through Stubber here.
