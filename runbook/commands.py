@@ -148,6 +148,7 @@ def show(ctx: Context, args: argparse.Namespace) -> str:
             ("Execution", f"{item.get('execution_arn', '')} [{execution.get('status', '-')}]"),
             ("Diagnostics", item.get("diagnostics_uri")),
             ("Postmortem", item.get("postmortem_uri")),
+            ("Summary", item.get("postmortem_summary")),
             ("Resolved by", item.get("resolved_by")),
             ("Note", item.get("resolution_note")),
         ]
@@ -190,11 +191,22 @@ def postmortem(ctx: Context, args: argparse.Namespace) -> str:
             f"incident {args.incident_id} has no postmortem yet (status {item.get('status')})"
         )
     bucket, _, key = str(uri).removeprefix("s3://").partition("/")
-    body = ctx.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-    if args.out:
-        Path(args.out).write_text(body)
-        return f"Wrote {args.out} ({uri})"
-    return body
+    s3 = ctx.client("s3")
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    if not args.out:
+        return str(body)
+    out = Path(args.out)
+    out.write_text(body)
+    # The document embeds the metric graph by this relative name.
+    graph_key = key.rsplit("/", 1)[0] + "/metric.png"
+    try:
+        graph = s3.get_object(Bucket=bucket, Key=graph_key)["Body"].read()
+    except ClientError as err:
+        if err.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+            raise CliError(f"cannot download the metric graph: {err}") from None
+        return f"Wrote {out} ({uri})"
+    (out.parent / "metric.png").write_bytes(graph)
+    return f"Wrote {out} (+ metric.png) ({uri})"
 
 
 def synth() -> int:

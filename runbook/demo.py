@@ -272,7 +272,9 @@ def run_scenario(ctx: Context, function: str = FUNCTION) -> dict[str, Any]:
     if not uri:
         raise CliError(f"demo: no postmortem recorded (incident status {final.get('status')})")
     _say(f"Postmortem: {uri}")
-    for line in _read_s3(ctx, str(uri)).splitlines()[:25]:
+    _say(f"Summary: {final.get('postmortem_summary', '(none)')}")
+    document = _read_s3(ctx, str(uri))
+    for line in document.split("\n## Timeline")[0].splitlines()[:40]:
         print(f"    | {line}")
     return {"incident_id": incident_id, "status": status, "postmortem_uri": uri}
 

@@ -11,10 +11,13 @@ import copy
 import json
 import math
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
+from moto.cloudwatch.exceptions import CloudWatchException
 from moto.cloudwatch.models import Statistics
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.kms.models import Key
 from moto.s3.models import FakeBucket
@@ -159,8 +162,30 @@ def _xray_filter_without_traces() -> None:
     _installed.append(lambda: setattr(SegmentCollection, "summary", original))
 
 
+class MetricGraphsNotRendered(CloudWatchException):
+    """What the emulator answers for GetMetricWidgetImage: a clear client error."""
+
+    code = "UnsupportedOperation"
+    message = "The local emulator does not render metric graphs; open the CloudWatch console."
+
+
+def _cloudwatch_widget_image_refused() -> None:
+    """GetMetricWidgetImage: moto raises NotImplementedError, which its server turns into a
+    500 that botocore retries and the server logs as a crash. Answer a 400 client error at
+    once, so callers take their documented fallback (a console link) without retries."""
+
+    def get_metric_widget_image(self: CloudWatchResponse) -> Any:
+        raise MetricGraphsNotRendered()
+
+    CloudWatchResponse.get_metric_widget_image = get_metric_widget_image  # type: ignore[attr-defined]
+    # The code is ours, not in CloudWatch's model; moto's serializer says so on every call.
+    warnings.filterwarnings("ignore", message=r"Exception\(MetricGraphsNotRendered\)")
+    _installed.append(lambda: delattr(CloudWatchResponse, "get_metric_widget_image"))
+
+
 def install_moto_fixes() -> None:
     if not _installed:
+        _cloudwatch_widget_image_refused()
         _kms_key_from_cloudformation()
         _s3_bucket_policy_conditions()
         _cloudwatch_percentiles()

@@ -103,6 +103,11 @@ def test_show_hides_the_task_token(deployed: Any, capsys: pytest.CaptureFixture[
         assert "orders-api errors" in out
     code, out, _ = run(capsys, "show", "inc-20261122-031500-aaaaaaaa")
     assert "Timeline" in out and "opened" in out
+    assert "Summary" not in out
+
+    _seed(deployed, "inc-20261122-031500-aaaaaaaa", postmortem_summary="Resolved in 5m by alice")
+    code, out, _ = run(capsys, "show", "inc-20261122-031500-aaaaaaaa")
+    assert "Resolved in 5m by alice" in out
 
 
 def test_show_and_resolve_unknown_incident(
@@ -208,6 +213,15 @@ def test_postmortem_download(
     code, _, _ = run(capsys, "postmortem", "inc-20261122-031500-aaaaaaaa", "--out", str(out_file))
     assert code == 0
     assert out_file.read_text() == "# Postmortem\n"
+    assert not (tmp_path / "metric.png").exists()
+
+    graph_key = "incidents/inc-20261122-031500-aaaaaaaa/metric.png"
+    png = b"\x89PNG\r\n\x1a\nfake"
+    boto3.client("s3", region_name=REGION).put_object(Bucket=BUCKET_NAME, Key=graph_key, Body=png)
+    code, out, _ = run(capsys, "postmortem", "inc-20261122-031500-aaaaaaaa", "--out", str(out_file))
+    assert code == 0
+    assert "(+ metric.png)" in out
+    assert (tmp_path / "metric.png").read_bytes() == png
 
     _seed(deployed, "inc-20261122-041500-bbbbbbbb")
     code, _, err = run(capsys, "postmortem", "inc-20261122-041500-bbbbbbbb")
