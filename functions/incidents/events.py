@@ -139,8 +139,15 @@ def parse_ingest_input(data: Any) -> tuple[str, dict[str, Any]]:
     """The ingest wrapper `{incident_id, event}` that ingest starts executions with."""
     if not isinstance(data, dict) or set(data) != {"incident_id", "event"}:
         raise invalid("invalid ingest input", "expected exactly {incident_id, event}")
-    if not isinstance(data["incident_id"], str) or not isinstance(data["event"], dict):
-        raise invalid("invalid ingest input", "incident_id must be a string, event an object")
+    given = data["incident_id"]
+    if (
+        not isinstance(given, str)
+        or not 1 <= len(given) <= 80
+        or not isinstance(data["event"], dict)
+    ):
+        raise invalid(
+            "invalid ingest input", "incident_id must be 1-80 characters, event an object"
+        )
     return data["incident_id"], data["event"]
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from incidents.ids import incident_id as make_incident_id
 from incidents.model import Incident, Resource, Severity, TimelineEntry
-from shared.timeutil import iso
+from shared.timeutil import iso, parse_time
 
 # The severity rule of an incident that classify has not seen yet.
 PENDING_RULE = "pending classification"
@@ -52,6 +52,12 @@ class Signal(BaseModel):
     aws_side: bool = False
     # An item ingest stores besides correlating (the `health#` item of an AWS Health event).
     record: dict[str, Any] | None = None
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        """Naive times (an envelope without a zone) are UTC, so windows can compare them."""
+        return parse_time(value)
 
     def incident_id(self) -> str:
         """The deterministic id of the incident this signal opens (also its dedupe identity)."""

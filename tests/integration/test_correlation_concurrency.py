@@ -144,7 +144,9 @@ def test_related_alarms_racing_each_other_fold_into_one_incident(
     assert len({r["incident_id"] for r in results}) == 1
     statuses = Counter(r["status"] for r in results)
     assert statuses["started"] == 1
-    assert statuses["folded"] == 5
+    # A copy racing its original may join first through the claim the original just set
+    # ("correlated"); either way each alarm joins once and its copy is the duplicate.
+    assert statuses["folded"] + statuses["correlated"] == 5
     assert statuses["duplicate"] == 6
     assert len(_executions(ready)) == 1
     item = incident_table.get_item(Key={"incident_id": results[0]["incident_id"]})["Item"]

@@ -8,6 +8,7 @@ on its own ARN; a composite alarm on the ARNs of the child alarms that triggered
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import Field
@@ -43,6 +44,8 @@ DIMENSION_TYPES: dict[tuple[str, str], str] = {
 }
 ECS_SERVICE = "AWS::ECS::Service"
 ECS_CLUSTER = "AWS::ECS::Cluster"
+# arn:<partition>:cloudwatch:<region>:<account>:alarm:<name> (names are at most 255 characters).
+ALARM_ARN = re.compile(r"arn:[\w-]+:cloudwatch:[\w-]+:\d{12}:alarm:[^\n]{1,255}")
 
 
 class Metric(Lenient):
@@ -154,6 +157,8 @@ def parse(event: Any) -> Signal:
     if not parsed.resources:
         raise invalid("malformed CloudWatch alarm event", "resources[0] (alarm ARN) missing")
     alarm_arn = parsed.resources[0]
+    if not ALARM_ARN.fullmatch(alarm_arn):
+        raise invalid("malformed CloudWatch alarm event", f"not an alarm ARN: {alarm_arn[:200]!r}")
     resources, namespaces, names = _from_metrics(detail.configuration)
     account, region = parsed.account or None, parsed.region or None
     composite = detail.configuration.alarmRule is not None
@@ -163,7 +168,7 @@ def parse(event: Any) -> Signal:
     )
     return Signal(
         kind="alarm",
-        title=f"{detail.alarmName} is in {detail.state.value}",
+        title=f"{detail.alarmName} is in {detail.state.value}"[:256],
         description=description[:4096],
         source=SOURCE,
         category="composite" if composite else "metric",
