@@ -349,7 +349,11 @@ def summarise(balancers: list[Balancer], groups: list[Group]) -> dict[str, Any]:
 def message_for(balancers: list[Balancer], groups: list[Group]) -> str:
     total = sum(len(g.health) for g in groups)
     bad = sum(1 for g in groups for d in g.health if _state(d).startswith("unhealthy"))
-    text = f"{bad} of {total} targets unhealthy in {len(groups)} target groups"
+    plural = "" if len(groups) == 1 else "s"
+    text = f"{bad} of {total} targets unhealthy in {len(groups)} target group{plural}"
+    unread = [g.name for g in groups if g.error]
+    if unread:
+        text += f"; target health not read for {', '.join(unread)}"
     if balancers:
         elb = sum(lb.elb_5xx for lb in balancers)
         target = sum(lb.target_5xx for lb in balancers)

@@ -36,7 +36,7 @@ _RULED_OUT: dict[str, dict[str, str]] = {
     AWS: {
         "health": "no AWS Health issue for these services and regions",
         "ec2": "EC2 system status checks pass",
-        "elb": "no load balancer internal error or ELB-generated 5xx",
+        "elb": "no load balancer internal error",
     },
     INFRASTRUCTURE: {
         "ec2": "EC2 instance status checks pass and CPU is not exhausted",

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from diagnostics.elb import ElbSource
@@ -112,7 +113,7 @@ def test_target_group_only_finds_its_balancer_by_arn(moto) -> None:
     assert calls["DescribeLoadBalancers"] == 1  # by the ARN the target group names
     assert list(finding.summary["load_balancers"]) == ["web"]
     assert finding.causes == []
-    assert finding.message == "0 of 2 targets unhealthy in 1 target groups; 0 ELB 5xx, 0 target 5xx"
+    assert finding.message == "0 of 2 targets unhealthy in 1 target group; 0 ELB 5xx, 0 target 5xx"
 
 
 def test_load_balancer_only_reads_all_its_target_groups(moto) -> None:
@@ -176,7 +177,7 @@ def test_response_code_mismatch_is_the_application_with_scope(moto) -> None:
     verdict = decide([finding])
     assert verdict["domain"] == "application"
     assert verdict["ruled_out"] == [
-        "no load balancer internal error or ELB-generated 5xx",
+        "no load balancer internal error",
         "no load balancer, target registration or health-check connection fault",
     ]
 
@@ -212,3 +213,27 @@ def test_runner_plans_the_source_from_alarm_dimensions(moto) -> None:
     elb = next(t for t in tasks if t.source == "elb")
     (finding,) = elb.run()
     assert finding.summary["target_groups"]["web-tg"]["states"] == {"healthy": 2}
+
+
+def _throttle(operation: str) -> Any:
+    def handler(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, operation)
+
+    return handler
+
+
+def test_throttling_fails_the_source_or_only_the_group_it_hit(moto) -> None:
+    world = _world(targets=1)
+    targets = Targets(target_groups=[world["tg_dimension"]])
+    elbv2 = client("elbv2")
+    elbv2.meta.events.register("before-call.elastic-load-balancing-v2.DescribeTargetHealth",
+                               _throttle("DescribeTargetHealth"))  # fmt: skip
+    finding = _collect(ElbSource(elbv2, client("cloudwatch")), targets)
+    assert finding.status == "ok"
+    assert "; target health not read for web-tg" in finding.message
+    assert finding.summary["target_groups"]["web-tg"]["error"].startswith("Throttling:")
+
+    elbv2.meta.events.register("before-call.elastic-load-balancing-v2.DescribeTargetGroups",
+                               _throttle("DescribeTargetGroups"))  # fmt: skip
+    finding = _collect(ElbSource(elbv2, client("cloudwatch")), targets)
+    assert finding.status == "throttled"
