@@ -31,8 +31,11 @@ from shared.timeutil import iso, parse_time, utcnow
 Status = Literal["opened", "duplicate", "correlated", "folded", "reopened", "recorded", "late"]
 Classifier = Callable[[Signal], Classification]
 
-# A claimed start that has not produced an execution after this long is taken over.
-START_STALE_AFTER = timedelta(seconds=60)
+# A claimed start that has not produced an execution after this long is taken over (the
+# delivery that claimed it died); a duplicate polls this long for the run to appear.
+START_STALE_AFTER = timedelta(seconds=5)
+START_POLL_SECONDS = 0.25
+START_WAITS = 36
 MAX_ATTEMPTS = 25
 MAX_MARKED = 50
 
@@ -286,19 +289,30 @@ class Correlator:
     def _again(
         self, incident: Incident, status: Status, upgraded: Severity | None = None
     ) -> Outcome:
-        """The outcome for an incident that exists; it names a run to start only when the
-        incident's run was never started and whoever claimed starting it went quiet."""
+        """The outcome for an incident that exists. It names a run to start only when the
+        incident's current run was never started and whoever claimed starting it went quiet
+        (it died between writing the incident and starting the run). A duplicate waits a
+        moment for the run first: it is often the same event, delivered twice at once, or
+        the retry of the delivery that died."""
         name = run_name(incident)
-        started = bool(incident.execution_arn and incident.execution_arn.endswith(f":{name}"))
-        start = None
-        if not started and incident.is_open:
+        waits = START_WAITS if status == "duplicate" else 1
+        for attempt in range(waits):
+            if incident.execution_arn and incident.execution_arn.endswith(f":{name}"):
+                return Outcome(
+                    status,
+                    incident.incident_id,
+                    upgraded_to=upgraded,
+                    execution_arn=incident.execution_arn,
+                )
+            if not incident.is_open:
+                break
             stale = iso(self._clock() - START_STALE_AFTER)
             if self.store.claim_start(incident.incident_id, name, stale):
-                start = name
-        return Outcome(
-            status,
-            incident.incident_id,
-            start=start,
-            upgraded_to=upgraded,
-            execution_arn=incident.execution_arn if started else None,
-        )
+                return Outcome(status, incident.incident_id, start=name, upgraded_to=upgraded)
+            if attempt + 1 < waits:
+                self._sleep(START_POLL_SECONDS)
+                found = self.repo.find(incident.incident_id)
+                if found is None:
+                    break
+                incident, name = found, run_name(found)
+        return Outcome(status, incident.incident_id, upgraded_to=upgraded)

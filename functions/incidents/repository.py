@@ -108,8 +108,13 @@ class IncidentRepository:
         event: str = "",
         detail: str = "",
         remove: tuple[str, ...] = (),
-    ) -> None:
-        """SET `fields`, REMOVE `remove` and append a timeline entry, on an existing incident."""
+        run: str | None = None,
+    ) -> bool:
+        """SET `fields`, REMOVE `remove` and append a timeline entry, on an existing incident.
+
+        With `run` (an execution ARN) only while that run is the incident's current one: a run
+        that finishes after its incident was reopened (a newer run owns it) changes nothing and
+        gets False, so closing an incident never undoes a reopen."""
         names: dict[str, str] = {"#u": "updated_at"}
         values: dict[str, Any] = {":u": now_iso()}
         sets = ["#u = :u"]
@@ -126,10 +131,14 @@ class IncidentRepository:
         expression = "SET " + ", ".join(sets)
         if remove:
             expression += " REMOVE " + ", ".join(remove)
-        self._write(
+        condition = "attribute_exists(incident_id)"
+        if run:
+            condition += " AND (attribute_not_exists(execution_arn) OR execution_arn = :run)"
+            values[":run"] = run
+        return self._write(
             incident_id,
             UpdateExpression=expression,
-            ConditionExpression="attribute_exists(incident_id)",
+            ConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
             missing_ok=False,

@@ -129,3 +129,22 @@ def test_ok_events_are_not_ingests_business(ready, alarm_event, lambda_context) 
     result = ingest.lambda_handler(alarm_event(state="OK", timestamp=stamp(-1)), lambda_context)
     assert result["status"] == "rejected"
     assert "not ALARM" in result["reason"]
+
+
+def test_the_old_run_closing_late_cannot_undo_a_reopen(
+    ready, alarm_event, lambda_context, incident_table
+) -> None:
+    first = _fire(alarm_event, lambda_context, -10)
+    _recover(alarm_event, lambda_context, -1)
+    reopened = _fire(alarm_event, lambda_context, 2)
+    repo = IncidentRepository(incident_table)
+
+    closed = repo.update(
+        first["incident_id"], {"status": "RESOLVED"}, "postmortem", run=first["execution_arn"]
+    )
+
+    assert closed is False
+    assert repo.get(first["incident_id"]).status == "OPEN"
+    assert repo.update(
+        first["incident_id"], {"status": "RESOLVED"}, "postmortem", run=reopened["execution_arn"]
+    )
