@@ -26,6 +26,8 @@ def service_of(incident: Incident) -> str:
 def subject(incident: Incident) -> str:
     """`[CRITICAL] orders-api: orders-api-errors` cut to fit SNS's limit."""
     what = incident.alarm_name or incident.title
+    if incident.reopen_count:
+        what += " (reopened)"
     text = _ascii_line(f"[{incident.severity.upper()}] {service_of(incident)}: {what}")
     if len(text) > SUBJECT_LIMIT:
         text = text[: SUBJECT_LIMIT - 3].rstrip() + "..."
@@ -66,6 +68,18 @@ def message(incident: Incident, timezone: str, default_region: str) -> str:
     if timezone != "UTC":
         lines.append(f"      {in_zone(opened, timezone)}")
     lines.append(f"Severity rule: {incident.severity_rule}")
+    if incident.reopen_count:
+        lines.append(
+            f"Reopened: {incident.reopen_count} time(s), it fired again soon after closing "
+            "(flapping?)"
+        )
+    if incident.signal_count and incident.signal_count > 1:
+        lines.append(f"Signals absorbed: {incident.signal_count}")
+    if incident.aws_side:
+        lines.append(
+            f"AWS side: an open AWS Health issue covers this service and region "
+            f"({incident.health_event_arn or 'see the AWS Health Dashboard'})"
+        )
     if incident.account:
         lines.append(f"Account/region: {incident.account} / {region}")
     if incident.execution_arn:

@@ -148,3 +148,26 @@ def test_the_old_run_closing_late_cannot_undo_a_reopen(
     assert repo.update(
         first["incident_id"], {"status": "RESOLVED"}, "postmortem", run=reopened["execution_arn"]
     )
+
+
+def test_the_reopened_runs_page_says_so(ready, alarm_event, lambda_context, incident_table) -> None:
+    from handlers import classify
+
+    incident_id = _fire(alarm_event, lambda_context, -10)["incident_id"]
+    _recover(alarm_event, lambda_context, -1)
+    refire = alarm_event(timestamp=stamp(2))
+    reopened = ingest.lambda_handler(refire, lambda_context)
+
+    result = classify.lambda_handler(
+        {
+            "input": {"incident_id": incident_id, "event": refire},
+            "execution_name": f"{incident_id}-r1",
+            "execution_arn": reopened["execution_arn"],
+            "started_at": datetime.now(UTC).isoformat(),
+        },
+        lambda_context,
+    )
+
+    assert result["incident"]["incident_id"] == incident_id
+    assert result["notification"]["subject"].endswith("orders-api-errors (reopened)")
+    assert "Reopened: 1 time(s)" in result["notification"]["message"]

@@ -302,3 +302,27 @@ def _ec2_alarm(alarm_event: Any, name: str, instance: str, timestamp: str) -> di
     metric = event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]
     metric.update(namespace="AWS/EC2", name="CPUUtilization", dimensions={"InstanceId": instance})
     return copy.deepcopy(event)
+
+
+def test_the_page_of_an_aws_side_incident_says_so(
+    ready, lambda_context, incident_table, monkeypatch
+) -> None:
+    from handlers import classify
+    from shared.config import reset_settings
+    from stacks.settings import Settings
+
+    monkeypatch.setenv("SEVERITY_POLICY", Settings().severity_policy_json())  # as deployed
+    reset_settings()
+    opened = ingest.lambda_handler(HEALTH_EC2_ISSUE, lambda_context)
+    result = classify.lambda_handler(
+        {
+            "input": {"incident_id": opened["incident_id"], "event": HEALTH_EC2_ISSUE},
+            "execution_name": opened["incident_id"],
+            "execution_arn": opened["execution_arn"],
+            "started_at": "2023-01-27T09:01:23.000Z",
+        },
+        lambda_context,
+    )
+    assert result["incident"]["severity"] == "high"
+    assert result["incident"]["severity_rule"] == "source: aws.health/issue"
+    assert "AWS side: an open AWS Health issue" in result["notification"]["message"]
