@@ -4,7 +4,9 @@ To ingest: a CloudWatch alarm (metric or composite) entering ALARM; AWS Health i
 scheduled changes; ECS tasks that stopped abnormally; failed CodeDeploy deployments. To recovery:
 an alarm returning to OK (it resumes the waiting workflow; ingest does not need OK, since the
 reopen window is measured from the resolution recovery records). Each rule delivers with retries
-and has its own dead-letter queue, so an event that cannot be delivered is kept for 14 days.
+and has its own dead-letter queue, so an event that cannot be delivered is kept for 14 days; and
+an event the function received but failed on after Lambda's two async retries (a dependency down
+for longer) goes to the function's own failure queue instead of being discarded.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -141,6 +144,10 @@ class Triggers(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         functions = {"ingest": ingest, "recovery": recovery}
+        self.failure_queues = {
+            step: self._failure_queue(step, function, Duration.hours(max_event_age_hours))
+            for step, function in functions.items()
+        }
         self.rules: dict[str, events.Rule] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         for spec in rule_specs():
@@ -157,6 +164,35 @@ class Triggers(Construct):
         self.recovery_rule = self.rules["RecoveryRule"]
         self.recovery_dead_letter_queue = self.dead_letter_queues["RecoveryRule"]
 
+    def _queue(self, construct_id: str) -> sqs.Queue:
+        queue = sqs.Queue(
+            self,
+            construct_id,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        nag.acknowledge(
+            queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself a dead-letter queue (of an EventBridge rule target or of a "
+            "function's failed async invocations); a dead-letter queue for it would only move "
+            "the problem.",
+        )
+        return queue
+
+    def _failure_queue(
+        self, step: str, function: lambda_.IFunction, max_event_age: Duration
+    ) -> sqs.Queue:
+        """Events the function failed on after Lambda's async retries land here."""
+        queue = self._queue(f"{step.capitalize()}FailedInvocationsQueue")
+        function.configure_async_invoke(
+            on_failure=destinations.SqsDestination(queue),
+            retry_attempts=2,
+            max_event_age=max_event_age,
+        )
+        return queue
+
     def _rule(
         self,
         spec: RuleSpec,
@@ -165,19 +201,7 @@ class Triggers(Construct):
         max_event_age: Duration,
         retry_attempts: int,
     ) -> tuple[events.Rule, sqs.Queue]:
-        dead_letter_queue = sqs.Queue(
-            self,
-            f"{spec.construct_id}DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        nag.acknowledge(
-            dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of an EventBridge rule target; a "
-            "dead-letter queue for the dead-letter queue would only move the problem.",
-        )
+        dead_letter_queue = self._queue(f"{spec.construct_id}DeadLetterQueue")
         rule = events.Rule(
             self,
             spec.construct_id,

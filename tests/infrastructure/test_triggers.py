@@ -156,3 +156,22 @@ def test_ingest_reads_alarm_tags_of_this_account_only(synth: Synth) -> None:
     ]
     (tags,) = [s for s in statements if s["Action"] == "cloudwatch:ListTagsForResource"]
     assert tags["Resource"] == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:*"
+
+
+@pytest.mark.parametrize("step", ["ingest", "recovery"])
+def test_failed_async_invocations_are_kept_not_discarded(synth: Synth, step) -> None:
+    functions = {
+        logical_id: r["Properties"]["Handler"]
+        for logical_id, r in synth.resources("AWS::Lambda::Function").items()
+    }
+    (config,) = [
+        r["Properties"]
+        for r in synth.resources("AWS::Lambda::EventInvokeConfig").values()
+        if functions[r["Properties"]["FunctionName"]["Ref"]] == f"handlers.{step}.lambda_handler"
+    ]
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["Qualifier"] == "$LATEST"
+    queue_id = config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    queue = synth.template["Resources"][queue_id]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
