@@ -1,6 +1,6 @@
 """Benchmark: an alarm storm through the ingest path on the local emulator.
 
-    .venv/bin/python bench/storm.py [--alarms 10] [--deliveries 100] [--in-flight 20]
+    .venv/bin/python bench/storm.py [--alarms 10] [--deliveries 100] [--in-flight 20] [--keep]
 
 Starts the emulator (moto server, the synthesised stack deployed into it, Lambdas in worker
 processes), subscribes an SQS queue to the paging topic, then puts 1,000 "CloudWatch Alarm
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -243,6 +244,8 @@ def run(args: argparse.Namespace) -> bool:
         pages = pages_on(emulator, queue)
     finally:
         emulator.stop()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     rate = len(deliveries) / elapsed if elapsed else 0.0
     print()
@@ -265,6 +268,7 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=20, help="events awaiting ingest")
     parser.add_argument("--settle", type=float, default=180.0, help="seconds to wait for pages")
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--keep", action="store_true", help="keep the emulator's workdir (logs)")
     sys.exit(0 if run(parser.parse_args()) else 1)
 
 
