@@ -13,9 +13,8 @@ one execution and one page per alarm.
 
 The emulator runs Lambdas asynchronously without a concurrency limit, so the bench keeps at most
 `--in-flight` events between PutEvents and ingest's answer (it counts the answers in the
-emulator's lambda.log). moto checks a condition and then writes without a lock; DynamoDB
-applies each conditional write atomically, so the bench serialises moto's table operations
-(one lock) before the emulator starts: that is DynamoDB's guarantee, nothing more.
+emulator's lambda.log). The emulator applies each DynamoDB request atomically, as DynamoDB does
+(runbook/local/moto_fixes.py), which ingest's conditional writes rely on.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ import random
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +35,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 
 from runbook.local.emulator import LocalEmulator  # noqa: E402
 from runbook.local.server import free_port  # noqa: E402
@@ -47,20 +44,6 @@ REGION = "us-east-1"
 DETAIL_TYPE = "CloudWatch Alarm State Change"
 INGEST_HANDLER = "handlers.ingest.lambda_handler"
 ANSWERS = ('"message":"ingested"', '"message":"incident opened"', '"message":"rejected event"')
-
-
-def serialise_dynamodb_writes() -> None:
-    """One lock around moto's table operations: DynamoDB's per-request atomicity."""
-    lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "get_item", "query", "scan",
-                 "transact_write_items"):  # fmt: skip
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(self, *args, **kwargs)
-
-        setattr(DynamoDBBackend, name, locked)
 
 
 def _stamp(moment: datetime) -> str:
@@ -212,7 +195,6 @@ def ingest_function(emulator: LocalEmulator) -> str:
 
 
 def run(args: argparse.Namespace) -> bool:
-    serialise_dynamodb_writes()
     workdir = Path(tempfile.mkdtemp(prefix="storm-"))
     emulator = LocalEmulator(free_port(), workdir)
     print(f"emulator: starting in {workdir}", flush=True)

@@ -11,13 +11,16 @@ import copy
 import json
 import math
 import re
+import threading
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from moto.cloudwatch.exceptions import CloudWatchException
 from moto.cloudwatch.models import Statistics
 from moto.cloudwatch.responses import CloudWatchResponse
+from moto.dynamodb.models import DynamoDBBackend
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.kms.models import Key
 from moto.s3.models import FakeBucket
@@ -183,8 +186,36 @@ def _cloudwatch_widget_image_refused() -> None:
     _installed.append(lambda: delattr(CloudWatchResponse, "get_metric_widget_image"))
 
 
+_DYNAMODB_OPERATIONS = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "get_item",
+    "query",
+    "scan",
+    "transact_write_items",
+)
+
+
+def _dynamodb_atomic_requests() -> None:
+    """moto checks a ConditionExpression and then writes without a lock, so two concurrent
+    conditional writes can both succeed; DynamoDB applies each request atomically. One lock
+    around moto's table operations restores that guarantee (ingest's correlation relies on it)."""
+    lock = threading.RLock()
+    for name in _DYNAMODB_OPERATIONS:
+        original = DynamoDBBackend.__dict__[name]
+
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, locked)
+        _installed.append(partial(setattr, DynamoDBBackend, name, original))
+
+
 def install_moto_fixes() -> None:
     if not _installed:
+        _dynamodb_atomic_requests()
         _cloudwatch_widget_image_refused()
         _kms_key_from_cloudformation()
         _s3_bucket_policy_conditions()
