@@ -219,6 +219,20 @@ def _state_machine(ctx: GapContext, logical_id: str, props: dict[str, Any]) -> N
     ctx.state_machines[logical_id] = arn
 
 
+def _event_invoke_config(ctx: GapContext, logical_id: str, props: dict[str, Any]) -> None:
+    """Async retry and on-failure destination of a function (CDK's onFailure/retryAttempts)."""
+    resolved = ctx.resolve(props)
+    kwargs: dict[str, Any] = {
+        "FunctionName": resolved["FunctionName"],
+        "Qualifier": resolved.get("Qualifier", "$LATEST"),
+    }
+    for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig"):
+        if key in resolved:
+            kwargs[key] = resolved[key]
+    ctx.clients("lambda").put_function_event_invoke_config(**kwargs)
+    ctx.created[logical_id] = f"{resolved['FunctionName']}:{kwargs['Qualifier']}"
+
+
 GAP_FILLERS: dict[str, Callable[[GapContext, str, dict[str, Any]], None]] = {
     "AWS::S3::BucketPolicy": _bucket_policy,
     "AWS::SNS::TopicPolicy": _topic_policy,
@@ -227,6 +241,7 @@ GAP_FILLERS: dict[str, Callable[[GapContext, str, dict[str, Any]], None]] = {
     "AWS::SecretsManager::Secret": _secret,
     "AWS::CloudWatch::Alarm": _alarm,
     "AWS::Lambda::Function": _lambda_function,
+    "AWS::Lambda::EventInvokeConfig": _event_invoke_config,
     "AWS::StepFunctions::StateMachine": _state_machine,
 }
 
