@@ -99,7 +99,7 @@ SPECS: tuple[FunctionSpec, ...] = (
         "Writes the postmortem to the artifact bucket and closes the incident.",
         60,
         512,
-        (ENV_TABLE, ENV_BUCKET, ENV_TIMEZONE),
+        (ENV_TABLE, ENV_BUCKET, ENV_TIMEZONE, ENV_SLACK_SECRET),
     ),
 )
 STEPS: tuple[str, ...] = tuple(spec.step for spec in SPECS)

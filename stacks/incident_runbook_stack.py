@@ -273,11 +273,13 @@ class IncidentRunbookStack(Stack):
                     arn_format=ArnFormat.COLON_RESOURCE_NAME,
                 )
             )
-            fns["create_channel"].add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["secretsmanager:GetSecretValue"], resources=[secret_arn]
+            # create_channel opens the channel; create_postmortem posts the postmortem's link.
+            for step in ("create_channel", "create_postmortem"):
+                fns[step].add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["secretsmanager:GetSecretValue"], resources=[secret_arn]
+                    )
                 )
-            )
 
         # classify and ingest read an alarm's tags (a severity hint: ingest for a signal that
         # joins an open incident and may upgrade it); which alarm is known at run time.

@@ -28,7 +28,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return dict(json.loads((outdir / "IncidentRunbook.template.json").read_text()))
 
 
-def test_only_create_channel_reads_the_secret_by_its_name(template: dict[str, Any]) -> None:
+def test_only_the_slack_steps_read_the_secret_by_its_name(template: dict[str, Any]) -> None:
     readers = []
     for policy in template["Resources"].values():
         if policy["Type"] != "AWS::IAM::Policy":
@@ -39,17 +39,23 @@ def test_only_create_channel_reads_the_secret_by_its_name(template: dict[str, An
                 actions if isinstance(actions, list) else [actions]
             ):
                 readers.append((policy["Properties"]["Roles"], statement["Resource"]))
-    assert len(readers) == 1
-    roles, resource = readers[0]
-    assert resource == (
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:incident-runbook/slack-??????"
-    )
-    (role,) = roles
-    functions = [
-        f["Properties"]
-        for f in template["Resources"].values()
-        if f["Type"] == "AWS::Lambda::Function"
-        and f["Properties"]["Role"]["Fn::GetAtt"][0] == role["Ref"]
+    assert len(readers) == 2
+    handlers = []
+    for roles, resource in readers:
+        assert resource == (
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:incident-runbook/slack-??????"
+        )
+        (role,) = roles
+        functions = [
+            f["Properties"]
+            for f in template["Resources"].values()
+            if f["Type"] == "AWS::Lambda::Function"
+            and f["Properties"]["Role"]["Fn::GetAtt"][0] == role["Ref"]
+        ]
+        (function,) = functions
+        assert function["Environment"]["Variables"]["SLACK_SECRET_NAME"] == "incident-runbook/slack"
+        handlers.append(function["Handler"])
+    assert sorted(handlers) == [
+        "handlers.create_channel.lambda_handler",
+        "handlers.create_postmortem.lambda_handler",
     ]
-    assert [f["Handler"] for f in functions] == ["handlers.create_channel.lambda_handler"]
-    assert functions[0]["Environment"]["Variables"]["SLACK_SECRET_NAME"] == "incident-runbook/slack"

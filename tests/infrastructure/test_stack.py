@@ -28,7 +28,7 @@ CONTRACT_ENV = {
     "SEVERITY_POLICY": {"classify", "ingest"},
     "INGEST_POLICY": {"ingest"},
     "DIAGNOSTICS_LOOKBACK_MINUTES": {"collect_diagnostics"},
-    "SLACK_SECRET_NAME": {"create_channel"},
+    "SLACK_SECRET_NAME": {"create_channel", "create_postmortem"},
     "TIMEZONE": {"classify", "create_postmortem"},
     "NOTIFICATION_TOPIC_ARN": {"create_postmortem"},
 }
