@@ -197,11 +197,13 @@ _DYNAMODB_OPERATIONS = (
 )
 
 
-def _dynamodb_atomic_requests() -> None:
+def serialise_dynamodb_requests() -> Callable[[], None]:
     """moto checks a ConditionExpression and then writes without a lock, so two concurrent
     conditional writes can both succeed; DynamoDB applies each request atomically. One lock
-    around moto's table operations restores that guarantee (ingest's correlation relies on it)."""
+    around moto's table operations restores that guarantee (ingest's correlation relies on it).
+    Returns the undo; the concurrency tests use it too."""
     lock = threading.RLock()
+    undo: list[Callable[[], None]] = []
     for name in _DYNAMODB_OPERATIONS:
         original = DynamoDBBackend.__dict__[name]
 
@@ -210,12 +212,18 @@ def _dynamodb_atomic_requests() -> None:
                 return __original(self, *args, **kwargs)
 
         setattr(DynamoDBBackend, name, locked)
-        _installed.append(partial(setattr, DynamoDBBackend, name, original))
+        undo.append(partial(setattr, DynamoDBBackend, name, original))
+
+    def restore() -> None:
+        for step in undo:
+            step()
+
+    return restore
 
 
 def install_moto_fixes() -> None:
     if not _installed:
-        _dynamodb_atomic_requests()
+        _installed.append(serialise_dynamodb_requests())
         _cloudwatch_widget_image_refused()
         _kms_key_from_cloudformation()
         _s3_bucket_policy_conditions()

@@ -4,7 +4,8 @@ one incident; a flapping alarm racing to reopen reopens once.
 
 DynamoDB applies each conditional write atomically; moto checks a condition and then writes
 without a lock, so two threads can both pass the same condition. The fixture below adds the
-atomicity DynamoDB guarantees (one lock around moto's table operations), nothing more.
+atomicity DynamoDB guarantees, with the emulator's own fix (one lock around moto's table
+operations), nothing more.
 """
 
 from __future__ import annotations
@@ -20,36 +21,20 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.dynamodb.models import DynamoDBBackend
 
 from handlers import ingest, recovery
 from incidents import alarm_tags
 from incidents.repository import IncidentRepository
+from runbook.local.moto_fixes import serialise_dynamodb_requests
 
 REGION = "us-east-1"
-_TABLE_OPERATIONS = (
-    "put_item",
-    "update_item",
-    "delete_item",
-    "get_item",
-    "query",
-    "scan",
-    "transact_write_items",
-)
 
 
 @pytest.fixture
-def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    lock = threading.RLock()
-    for name in _TABLE_OPERATIONS:
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
+def atomic_dynamodb() -> Iterator[None]:
+    undo = serialise_dynamodb_requests()
     yield
+    undo()
 
 
 @pytest.fixture(autouse=True)
