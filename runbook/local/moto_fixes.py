@@ -21,6 +21,7 @@ from moto.cloudwatch.exceptions import CloudWatchException
 from moto.cloudwatch.models import Statistics
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.kms.models import Key
 from moto.s3.models import FakeBucket
@@ -201,18 +202,26 @@ def serialise_dynamodb_requests() -> Callable[[], None]:
     """moto checks a ConditionExpression and then writes without a lock, so two concurrent
     conditional writes can both succeed; DynamoDB applies each request atomically. One lock
     around moto's table operations restores that guarantee (ingest's correlation relies on it).
-    Returns the undo; the concurrency tests use it too."""
+    Returns the undo; the concurrency tests use it too.
+
+    The lock covers the whole API request (DynamoHandler.call_action), not only the backend
+    call: moto turns a returned item into its response after the backend returns, reading the
+    live item another thread may be updating ("dictionary changed size during iteration").
+    The backend methods take the same lock for callers that bypass the API (CloudFormation)."""
     lock = threading.RLock()
     undo: list[Callable[[], None]] = []
-    for name in _DYNAMODB_OPERATIONS:
-        original = DynamoDBBackend.__dict__[name]
+    targets = [(DynamoHandler, "call_action")] + [
+        (DynamoDBBackend, name) for name in _DYNAMODB_OPERATIONS
+    ]
+    for owner, name in targets:
+        original = owner.__dict__[name]
 
         def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
             with lock:
                 return __original(self, *args, **kwargs)
 
-        setattr(DynamoDBBackend, name, locked)
-        undo.append(partial(setattr, DynamoDBBackend, name, original))
+        setattr(owner, name, locked)
+        undo.append(partial(setattr, owner, name, original))
 
     def restore() -> None:
         for step in undo:
