@@ -1,0 +1,1 @@
+"""Callbacks from outside AWS (Slack's interactive buttons): verify first, then parse."""

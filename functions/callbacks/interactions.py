@@ -1,0 +1,133 @@
+"""Slack `block_actions` interactions: which incident button was pressed, and by whom.
+
+Slack posts `application/x-www-form-urlencoded` with one field, `payload`, holding JSON.
+Only the fields this app acts on are read; the rest (including Slack's legacy verification
+`token`) is dropped here so nothing downstream can log it. Call this only after the request's
+signature has been verified.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import parse_qs
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from incidents.ids import is_incident_id
+from shared.errors import InvalidIncidentInput, validation_summary
+
+ACK_ACTION = "incident_ack"
+RESOLVE_ACTION = "incident_resolve"
+ACTIONS: dict[str, Literal["acknowledge", "resolve"]] = {
+    ACK_ACTION: "acknowledge",
+    RESOLVE_ACTION: "resolve",
+}
+MAX_BODY_BYTES = 64 * 1024
+
+
+class InvalidInteraction(InvalidIncidentInput):
+    """The body is not a usable Slack interaction (answered 400, never retried)."""
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """An Acknowledge or Resolve click on an incident's message."""
+
+    action: Literal["acknowledge", "resolve"]
+    incident_id: str
+    user_id: str
+    user_name: str = ""
+    channel_id: str = ""
+    # A capability URL (it can post to the channel for 30 minutes): kept out of repr and logs.
+    response_url: str = field(default="", repr=False)
+
+    @property
+    def by(self) -> str:
+        """Who acted, as recorded on the incident (`slack:<name or id>`)."""
+        return f"slack:{self.user_name or self.user_id}"
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A well-formed interaction this app does not act on (another button, a modal...)."""
+
+    reason: str
+
+
+class _User(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1, max_length=64)
+    username: str = Field(default="", max_length=256)
+    name: str = Field(default="", max_length=256)
+
+
+class _Channel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(default="", max_length=64)
+
+
+class _Action(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    action_id: str = Field(min_length=1, max_length=255)
+    value: str = Field(default="", max_length=2000)
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: str
+    user: _User | None = None
+    channel: _Channel | None = None
+    response_url: str = Field(default="", max_length=2000)
+    actions: list[_Action] = Field(default_factory=list)
+
+
+def _payload_json(body: bytes) -> object:
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidInteraction(f"body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInteraction("body is not form-encoded UTF-8") from exc
+    values = fields.get("payload", [])
+    if len(values) != 1:
+        raise InvalidInteraction("body must carry exactly one 'payload' field")
+    try:
+        return json.loads(values[0])
+    except json.JSONDecodeError as exc:
+        raise InvalidInteraction(f"payload is not JSON: {exc.msg}") from exc
+
+
+def parse_interaction(body: bytes) -> Interaction | Ignored:
+    """The incident action in a (verified) request body, or why it is ignored.
+
+    Raises InvalidInteraction when the body is not a Slack interaction at all, or names an
+    incident action without a usable incident id or user.
+    """
+    try:
+        payload = _Payload.model_validate(_payload_json(body))
+    except ValidationError as exc:
+        raise InvalidInteraction(f"payload: {validation_summary(exc)}") from exc
+    if payload.type != "block_actions":
+        return Ignored(f"interaction type {payload.type!r} is not handled")
+    if not payload.actions:
+        raise InvalidInteraction("block_actions payload without actions")
+    action = payload.actions[0]
+    kind = ACTIONS.get(action.action_id)
+    if kind is None:
+        return Ignored(f"action {action.action_id!r} is not handled")
+    if payload.user is None:
+        raise InvalidInteraction(f"{action.action_id} without a user")
+    incident_id = action.value.strip()
+    if not is_incident_id(incident_id):
+        raise InvalidInteraction(f"{action.action_id}: value is not an incident id")
+    user = payload.user
+    return Interaction(
+        action=kind,
+        incident_id=incident_id,
+        user_id=user.id,
+        user_name=user.username or user.name,
+        channel_id=payload.channel.id if payload.channel else "",
+        response_url=payload.response_url,
+    )
