@@ -20,7 +20,7 @@ import boto3
 from botocore.config import Config
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from runbook.local import alarms, events, lambda_runtime, logs_insights, moto_fixes
+from runbook.local import alarms, events, lambda_runtime, logs_insights, moto_fixes, schedule
 from runbook.local.cloudformation_gaps import (
     ExpectedGapsFilter,
     GapContext,
@@ -53,11 +53,13 @@ class LocalEmulator:
         app_dir: Path = REPO_ROOT,
         functions_dir: Path | None = REPO_ROOT / "functions",
         stack_name: str = STACK_NAME,
+        schedule_tick_seconds: float = 5.0,
     ) -> None:
         """``settings_overrides``: camelCase keys of the ``incident-runbook`` context merged over
         the emulator's (``local: true``, ``recoveryTimeoutSeconds: 60``). ``functions_dir``:
         run every Lambda from this source folder (edits show at the next cold start); ``None``
-        runs the deployed asset instead."""
+        runs the deployed asset instead. ``schedule_tick_seconds``: every scheduled rule fires at
+        most this often locally, whatever its rate (time is compressed; see schedule.py)."""
         self.port = port
         self.workdir = Path(workdir).resolve()
         self.settings_overrides = dict(settings_overrides or {})
@@ -70,6 +72,8 @@ class LocalEmulator:
         self._server = MotoServer(port, request_log=self.workdir / "logs" / "requests.log")
         self._telemetry: Telemetry | None = None
         self._runtime: lambda_runtime.LambdaRuntime | None = None
+        self.schedule_tick_seconds = schedule_tick_seconds
+        self._scheduler: schedule.Scheduler | None = None
         self._started = False
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -103,12 +107,19 @@ class LocalEmulator:
                 telemetry=self._telemetry,
             )
             lambda_runtime.install_invoke_hook(self._runtime)
-            events.install_event_routing(
-                events.EventRouter(self._runtime, self.log_dir / "events.log")
-            )
+            router = events.EventRouter(self._runtime, self.log_dir / "events.log")
+            events.install_event_routing(router)
             alarms.install_alarm_events()
             moto_fixes.install_moto_fixes()
             logs_insights.install_logs_insights()
+            self._scheduler = schedule.Scheduler(
+                router,
+                self.account,
+                self.region,
+                self.log_dir / "schedule.log",
+                tick_seconds=self.schedule_tick_seconds,
+            )
+            self._scheduler.start()
         except BaseException:
             self._server.stop()
             raise
@@ -118,6 +129,9 @@ class LocalEmulator:
         """Unhook moto, stop the workers and the server; safe to call twice."""
         if not self._started:
             return
+        if self._scheduler is not None:  # first: a tick must not reach a stopped runtime
+            self._scheduler.stop()
+            self._scheduler = None
         logs_insights.remove_logs_insights()
         moto_fixes.remove_moto_fixes()
         alarms.remove_alarm_events()
@@ -178,6 +192,12 @@ class LocalEmulator:
         deployment.resources.update(gaps.created)
         self.deployments[artifact.name] = deployment
         return deployment
+
+    def fire_scheduled_rules(self) -> list[dict[str, Any]]:
+        """Fire every enabled scheduled rule now (one scheduler tick); the events sent."""
+        if self._scheduler is None:
+            raise RuntimeError("the emulator is not started")
+        return self._scheduler.fire_scheduled_rules()
 
     @property
     def deployment(self) -> Deployment | None:
