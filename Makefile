@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 PORT ?= 4599
 
-.PHONY: bootstrap venv demo test lint typecheck unit integration infrastructure e2e synth deploy local clean
+.PHONY: bootstrap venv demo test lint typecheck unit integration infrastructure e2e synth security deploy local clean
 
 venv: $(STAMP)
 
@@ -43,6 +43,16 @@ e2e: venv
 
 synth: venv
 	PATH=$(abspath $(BIN)):$$PATH $(PY) -m runbook synth
+
+# cfn-lint (also run by `make test`) and checkov on the synthesised template (docs/security.md).
+# checkov pins an older boto3 than requirements.txt, so it gets a virtual environment of its own.
+CHECKOV_VERSION ?= 3.3.30
+CHECKOV_VENV := build/checkov-venv
+security: synth
+	$(BIN)/cfn-lint --config-file .cfnlintrc.yaml -- cdk.out/IncidentRunbook.template.json
+	test -x $(CHECKOV_VENV)/bin/checkov || ($(PYTHON) -m venv $(CHECKOV_VENV) && \
+		$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION))
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f cdk.out/IncidentRunbook.template.json
 
 # Deploy to the AWS account of your current credentials (AWS_PROFILE / AWS_REGION).
 # Uses the AWS CDK CLI through npx with the Node.js that the virtual environment carries.
