@@ -1,142 +1,134 @@
-"""Create the incident's Slack channel and post its summary.
+"""Opening the incident channel through an injected slack-sdk WebClient: create it (trying
+suffixed names while a name is taken), invite the responders, post the summary.
 
-The bot token lives in Secrets Manager (SLACK_SECRET_NAME) and is never logged. Channel names
-follow Slack's rules (lowercase letters, digits, `-` and `_`, at most 80 characters).
+Creating and posting raise TransientDependencyError (the ASL retries) or SlackChannelError
+(recorded as the channel's failure); inviting never fails the channel, a responder who cannot
+be invited is reported instead.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from botocore.exceptions import ClientError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
 
+from chat.client import (
+    CONNECTION_ERRORS,
+    SlackChannelError,
+    call,
+    error_code,
+    raise_for,
+    web_client,
+)
+from chat.mrkdwn import escape
+from chat.names import MAX_CHANNEL_NAME, candidate_names, channel_name, slug
 from incidents.model import Incident
-from incidents.notification import execution_console_url
-from shared.errors import ConfigurationError, TransientDependencyError, reraise_transient
-from shared.timeutil import parse_time
+from shared.errors import TransientDependencyError
 
-MAX_CHANNEL_NAME = 80
-NAME_ATTEMPTS = 5
-_TRANSIENT_SLACK_ERRORS = frozenset(
-    {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
-)
+__all__ = [
+    "MAX_CHANNEL_NAME",
+    "InviteResult",
+    "SlackChannelError",
+    "SlackChannels",
+    "channel_name",
+    "escape",
+    "slug",
+    "web_client",
+]
 
-
-def bot_token(secrets: Any, secret_name: str) -> str:
-    """The bot token from the secret: JSON `{"bot_token": ...}` or the raw token."""
-    try:
-        value = secrets.get_secret_value(SecretId=secret_name)["SecretString"]
-    except ClientError as exc:
-        reraise_transient(exc, "Secrets Manager")
-        raise ConfigurationError(f"cannot read Slack secret {secret_name!r}") from exc
-    value = value.strip()
-    if value.startswith("{"):
-        try:
-            value = str(json.loads(value).get("bot_token", "")).strip()
-        except (json.JSONDecodeError, AttributeError):
-            value = ""
-    if not value:
-        raise ConfigurationError(f"Slack secret {secret_name!r} holds no bot token")
-    return value
+# Invite answers that mean the responder is in the channel (or is the bot itself).
+_ALREADY_THERE = frozenset({"already_in_channel", "cant_invite_self"})
+# Slack refused the blocks themselves: the summary is posted as plain text instead.
+_BAD_BLOCKS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long"})
 
 
-def web_client(token: str, base_url: str = "") -> WebClient:
-    """A WebClient that retries connection errors and rate limits once."""
-    kwargs: dict[str, Any] = {"base_url": base_url} if base_url else {}
-    return WebClient(
-        token=token,
-        timeout=10,
-        retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(1)],
-        **kwargs,
-    )
+@dataclass(frozen=True)
+class InviteResult:
+    """Who was asked in, and `"<user>: <code>"` for each who could not be."""
 
-
-def slug(text: str) -> str:
-    """Lowercase letters, digits and single dashes."""
-    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9_-]+", "-", text.lower())).strip("-_")
-
-
-def channel_name(incident: Incident, attempt: int = 1) -> str:
-    """`inc-<yyyymmdd>-<slug>`, with `-<attempt>` from the second attempt on."""
-    day = parse_time(incident.opened_at).strftime("%Y%m%d")
-    base = slug(incident.alarm_name or incident.title) or incident.incident_id.rsplit("-", 1)[-1]
-    suffix = f"-{attempt}" if attempt > 1 else ""
-    prefix = f"inc-{day}-"
-    base = base[: MAX_CHANNEL_NAME - len(prefix) - len(suffix)].rstrip("-_")
-    return f"{prefix}{base}{suffix}"
-
-
-def escape(text: str) -> str:
-    """Slack's mrkdwn control characters (&, <, >) as entities."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def summary_text(incident: Incident, default_region: str) -> str:
-    """The first message in the channel: what, how bad, where to look."""
-    lines = [
-        f"*[{incident.severity.upper()}] {escape(incident.title)}*",
-        f"Incident `{incident.incident_id}` opened {incident.opened_at}",
-        f"Severity rule: {escape(incident.severity_rule)}",
-    ]
-    if incident.description:
-        lines.append(f"> {escape(incident.description[:1500])}")
-    if incident.resources:
-        lines.append("Resources: " + ", ".join(escape(r.id) for r in incident.resources))
-    if incident.execution_arn:
-        region = incident.region or default_region
-        lines.append(f"<{execution_console_url(incident.execution_arn, region)}|Runbook execution>")
-    return "\n".join(lines)
-
-
-def _slack_error(error: SlackApiError) -> str:
-    return str(error.response.get("error", "unknown_error"))
+    invited: tuple[str, ...] = ()
+    failures: tuple[str, ...] = ()
 
 
 class SlackChannels:
-    """Opens incident channels through an injected slack-sdk WebClient."""
+    """The Web API calls that open an incident channel."""
 
     def __init__(self, web: WebClient) -> None:
         self._web = web
 
-    def open(self, incident: Incident, text: str) -> dict[str, str]:
-        """Create the channel (trying suffixes while the name is taken) and post `text`."""
-        channel_id, name = self._create(incident)
-        self._call(lambda: self._web.chat_postMessage(channel=channel_id, text=text, mrkdwn=True))
-        return {"status": "created", "channel_id": channel_id, "channel_name": name}
-
-    def _create(self, incident: Incident) -> tuple[str, str]:
-        for attempt in range(1, NAME_ATTEMPTS + 1):
-            name = channel_name(incident, attempt)
+    def create(self, incident: Incident) -> tuple[str, str]:
+        """`(channel id, name)` of a new public channel; a taken name moves on to the next
+        candidate (`-2`, ..., then the incident's hash)."""
+        names = candidate_names(incident)
+        for name in names:
             try:
                 response = self._web.conversations_create(name=name)
             except SlackApiError as exc:
-                if _slack_error(exc) == "name_taken":
+                if error_code(exc) == "name_taken":
                     continue
-                self._raise(exc)
-            return str(response["channel"]["id"]), name
-        raise SlackChannelError(f"channel names taken after {NAME_ATTEMPTS} attempts")
+                raise_for(exc)
+            except CONNECTION_ERRORS as exc:
+                raise TransientDependencyError(f"Slack: {type(exc).__name__}") from exc
+            channel = response["channel"]
+            return str(channel["id"]), str(channel.get("name") or name)
+        raise SlackChannelError(f"Slack: name_taken ({len(names)} names tried, last {names[-1]})")
 
-    def _call(self, call: Any) -> Any:
+    def invite(self, channel_id: str, users: Sequence[str]) -> InviteResult:
+        """Invite `users` in one call (`force`: the valid ones join even when some fail)."""
+        if not users:
+            return InviteResult()
         try:
-            return call()
+            response: Any = self._web.conversations_invite(
+                channel=channel_id, users=",".join(users), force=True
+            )
         except SlackApiError as exc:
-            self._raise(exc)
+            return _invite_failures(users, exc)
+        except CONNECTION_ERRORS as exc:
+            return InviteResult(failures=tuple(f"{u}: {type(exc).__name__}" for u in users))
+        failures = _per_user_errors(response.data if hasattr(response, "data") else {})
+        failed = {f.split(":", 1)[0] for f in failures}
+        return InviteResult(tuple(u for u in users if u not in failed), failures)
 
-    @staticmethod
-    def _raise(error: SlackApiError) -> NoReturn:
-        code = _slack_error(error)
-        if code in _TRANSIENT_SLACK_ERRORS or error.response.status_code >= 500:
-            raise TransientDependencyError(f"Slack: {code}") from error
-        raise SlackChannelError(f"Slack: {code}") from error
+    def post(self, channel_id: str, text: str, blocks: list[dict[str, Any]] | None = None) -> str:
+        """Post a message (blocks with `text` as the fallback); returns its `ts`. Blocks Slack
+        refuses are dropped and the text posted alone, so the channel still gets the message."""
+        try:
+            response = self._web.chat_postMessage(
+                channel=channel_id, text=text, blocks=blocks, mrkdwn=True, unfurl_links=False
+            )
+        except SlackApiError as exc:
+            if not blocks or error_code(exc) not in _BAD_BLOCKS:
+                raise_for(exc)
+            response = call(
+                lambda: self._web.chat_postMessage(
+                    channel=channel_id, text=text, mrkdwn=True, unfurl_links=False
+                )
+            )
+        except CONNECTION_ERRORS as exc:
+            raise TransientDependencyError(f"Slack: {type(exc).__name__}") from exc
+        return str(response.get("ts", ""))
 
 
-class SlackChannelError(Exception):
-    """Slack refused (bad token, missing scope...): retrying would not help."""
+def _per_user_errors(data: Any) -> tuple[str, ...]:
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return ()
+    return tuple(
+        f"{e.get('user', '?')}: {e.get('error', 'unknown_error')}"
+        for e in errors
+        if isinstance(e, dict) and e.get("error") not in _ALREADY_THERE
+    )
+
+
+def _invite_failures(users: Sequence[str], error: SlackApiError) -> InviteResult:
+    code = error_code(error)
+    if code in _ALREADY_THERE:
+        return InviteResult(invited=tuple(users))
+    per_user = _per_user_errors(getattr(error.response, "data", None))
+    if per_user:
+        failed = {f.split(":", 1)[0] for f in per_user}
+        return InviteResult(tuple(u for u in users if u not in failed), per_user)
+    return InviteResult(failures=tuple(f"{u}: {code}" for u in users))

@@ -1,5 +1,5 @@
 """Posting the postmortem into the incident's Slack channel, through functions/chat's client
-(bot token from Secrets Manager, retries on rate limits).
+(credentials from the Slack secret, retries on rate limits).
 
 This is the ChannelPoster the handler uses when SLACK_SECRET_NAME is set on the function;
 without it the delivery says the channel was skipped. Text is escaped for Slack's mrkdwn.
@@ -12,7 +12,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from chat.slack import bot_token, escape, web_client
+from chat.client import web_client
+from chat.mrkdwn import escape
+from chat.secret import slack_credentials
 from postmortem.delivery import Announcement
 
 
@@ -48,5 +50,5 @@ class SecretSlackPoster:
         self._api_url = api_url
 
     def post(self, channel_id: str, announcement: Announcement) -> None:
-        token = bot_token(self._secrets, self._secret_name)
+        token = slack_credentials(self._secret_name, self._secrets).bot_token
         SlackPoster(web_client(token, self._api_url)).post(channel_id, announcement)

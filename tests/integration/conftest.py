@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fakes.slack_api import fake_slack  # noqa: F401 - the shared fake Slack Web API
+
 
 @pytest.fixture(autouse=True)
 def _isolated(aws_env: None) -> None:

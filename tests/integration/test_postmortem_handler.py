@@ -6,7 +6,6 @@ lacks it, like the local emulator, which gives the fallback path."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,8 +17,7 @@ from moto import mock_aws
 
 from handlers import create_postmortem
 from shared import aws
-
-from .test_create_channel_handler import FakeSlack
+from tests.fakes.slack_api import FakeSlackApi
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -414,18 +412,10 @@ def test_a_topic_that_refuses_is_reported_not_raised(
     assert result["delivery"]["topic"] == "failed (NotFound)"
 
 
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack()
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    fake.server.shutdown()
-
-
 def test_link_is_posted_in_the_incident_channel(
-    moto, incident_table, artifact_bucket, fake_slack, lambda_context, monkeypatch
+    moto, incident_table, artifact_bucket, fake_slack: FakeSlackApi, lambda_context, monkeypatch
 ) -> None:
+    fake_slack.add_channel("inc-x", "C0123")
     boto3.client("secretsmanager", region_name=REGION).create_secret(
         Name="slack", SecretString=json.dumps({"bot_token": "xoxb-test"})
     )
@@ -446,14 +436,14 @@ def test_link_is_posted_in_the_incident_channel(
 
 
 def test_slack_refusal_is_reported_not_raised(
-    moto, incident_table, artifact_bucket, fake_slack, lambda_context, monkeypatch
+    moto, incident_table, artifact_bucket, fake_slack: FakeSlackApi, lambda_context, monkeypatch
 ) -> None:
     boto3.client("secretsmanager", region_name=REGION).create_secret(
         Name="slack", SecretString="xoxb-test"
     )
     monkeypatch.setenv("SLACK_SECRET_NAME", "slack")
     monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
-    fake_slack.script["chat.postMessage"] = [{"ok": False, "error": "channel_not_found"}]
+    fake_slack.fail("chat.postMessage", "channel_not_found")
     response = {
         **_response(),
         "channel": {"status": "created", "detail": {"status": "created", "channel_id": "C9"}},

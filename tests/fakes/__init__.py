@@ -1,0 +1,1 @@
+"""In-process fakes of outside services that tests talk to over real HTTP."""
