@@ -15,7 +15,12 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from runbook import STACK_NAME
 from runbook.errors import CliError
 
-REQUIRED_OUTPUTS = ("StateMachineArn", "IncidentTableName", "ArtifactBucketName", "PagingTopicArn")
+REQUIRED_OUTPUTS = (
+    "StateMachineArn",
+    "IncidentTableName",
+    "ArtifactBucketName",
+    "CriticalTopicArn",
+)
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
 

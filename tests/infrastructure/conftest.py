@@ -105,6 +105,17 @@ def raw_findings(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str
     }
 
 
+def synth_template(outdir: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """The app's template with ``settings`` over cdk.json's ``incident-runbook`` context.
+
+    cdk-nag runs as in `cdk synth` (``app.synth()`` raises on an unacknowledged finding);
+    bundling is skipped, the asset is irrelevant to these checks."""
+    context = {**ENV_CONTEXT, "incident-runbook": settings, "aws:cdk:bundling-stacks": []}
+    app, _stack = build_app(outdir=str(outdir), context=context)
+    app.synth()
+    return dict(json.loads((outdir / f"{STACK_NAME}.template.json").read_text()))
+
+
 @pytest.fixture
 def clean_cdk_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     for name in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION", "CDK_CONTEXT_JSON", "CDK_OUTDIR"):

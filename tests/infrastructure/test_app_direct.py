@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from stacks.functions import STEPS
+
 from .conftest import REPO_ROOT
 
 
@@ -72,7 +74,7 @@ def test_local_mode_needs_no_bootstrap_version(local_synth: dict[str, Any]) -> N
 
 def test_local_mode_has_no_powertools_layer(local_synth: dict[str, Any]) -> None:
     functions = _resources(local_synth["template"], "AWS::Lambda::Function")
-    assert len(functions) == 7
+    assert len(functions) == len(STEPS)
     assert all("Layers" not in f["Properties"] for f in functions)
 
 

@@ -26,13 +26,14 @@ def test_no_write_action_and_no_assume_role_by_default(synth: Synth) -> None:
         if a.split(":")[1].startswith(("Get", "Describe", "List", "BatchGet", "Query"))
     }
     writes = actions - reads
-    # Its own logs, X-Ray segments, the evidence object (and its key), and Insights queries.
+    # Its own logs, X-Ray segments, the evidence object (and its key), Insights queries, and
+    # the verdict on the incident record.
     assert writes <= {
         "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments",
         "xray:PutTelemetryRecords", "s3:PutObject", "s3:PutObjectLegalHold",
         "s3:PutObjectRetention", "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
         "s3:Abort*", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Decrypt",
-        "logs:StartQuery", "logs:StopQuery", "apigateway:GET",
+        "logs:StartQuery", "logs:StopQuery", "apigateway:GET", "dynamodb:UpdateItem",
     }  # fmt: skip
     assert "sts:AssumeRole" not in actions
     env = _function_env(synth.template)

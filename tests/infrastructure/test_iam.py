@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
+from stacks.functions import STEPS
+from stacks.incident_runbook_stack import STEP_SUBSTITUTIONS
 
 from .conftest import Synth
 
@@ -142,7 +148,16 @@ def _actions(statements: list[dict[str, Any]]) -> set[str]:
 STATE_MACHINE_ARN_SUFFIX = ":stateMachine:IncidentRunbook-incident-response"
 
 
-@pytest.mark.parametrize("step", ["monitor_recovery", "recovery"])
+# Who may resume a waiting execution: the monitor (already OK), the OK-alarm rule's function,
+# the watch (missed recoveries) and, once it is part of the stack, Slack's Resolve button.
+TOKEN_SENDERS = tuple(
+    step
+    for step in ("monitor_recovery", "recovery", "recovery_watch", "slack_actions")
+    if step in STEPS
+)
+
+
+@pytest.mark.parametrize("step", TOKEN_SENDERS)
 def test_task_token_senders_are_scoped_to_this_state_machine(synth: Synth, step: str) -> None:
     statements = [
         s
@@ -152,12 +167,38 @@ def test_task_token_senders_are_scoped_to_this_state_machine(synth: Synth, step:
     assert len(statements) == 1
     (resource,) = _as_list(statements[0]["Resource"])
     assert isinstance(resource, str)
-    assert resource.endswith(STATE_MACHINE_ARN_SUFFIX)
+    assert resource == f"arn:aws:states:us-east-1:123456789012{STATE_MACHINE_ARN_SUFFIX}"
+
+
+def test_only_the_recovery_watch_sends_heartbeats_on_this_state_machine(synth: Synth) -> None:
+    (statement,) = [
+        s
+        for s in _role_statements(synth, "recovery_watch")
+        if "states:SendTaskHeartbeat" in _as_list(s["Action"])
+    ]
+    assert statement["Resource"] == (
+        f"arn:aws:states:us-east-1:123456789012{STATE_MACHINE_ARN_SUFFIX}"
+    )
+    # The watch may only heartbeat and resume tokens: no failing, stopping or starting runs.
+    states_actions = {
+        a for a in _actions(_role_statements(synth, "recovery_watch")) if a.startswith("states:")
+    }
+    assert states_actions == {"states:SendTaskHeartbeat", "states:SendTaskSuccess"}
+    for step in set(STEPS) - {"recovery_watch"}:
+        assert "states:SendTaskHeartbeat" not in _actions(_role_statements(synth, step)), step
+
+
+def test_no_other_step_resumes_or_fails_tokens(synth: Synth) -> None:
+    for step in set(STEPS) - set(TOKEN_SENDERS):
+        actions = _actions(_role_statements(synth, step))
+        assert not {"states:SendTaskSuccess", "states:SendTaskFailure"} & actions, step
+    for step in TOKEN_SENDERS:
+        assert "states:SendTaskFailure" not in _actions(_role_statements(synth, step)), step
 
 
 def test_only_ingest_starts_executions(synth: Synth) -> None:
-    for step in ("classify", "collect_diagnostics", "create_channel", "recovery"):
-        assert "states:StartExecution" not in _actions(_role_statements(synth, step))
+    for step in set(STEPS) - {"ingest"}:
+        assert "states:StartExecution" not in _actions(_role_statements(synth, step)), step
     (statement,) = [
         s
         for s in _role_statements(synth, "ingest")
@@ -176,16 +217,26 @@ def test_postmortem_reads_only_this_state_machines_executions(synth: Synth) -> N
     assert statement["Resource"].endswith(":execution:IncidentRunbook-incident-response:*")
 
 
-def test_collect_diagnostics_only_queries_the_stored_health_events(synth: Synth) -> None:
+def test_collect_diagnostics_queries_health_events_and_updates_one_incident(
+    synth: Synth,
+) -> None:
     statements = [
         s
         for s in _role_statements(synth, "collect_diagnostics")
         if any(a.startswith("dynamodb:") for a in _as_list(s["Action"]))
     ]
-    (statement,) = statements
-    assert statement["Action"] == "dynamodb:Query"
-    join = statement["Resource"]["Fn::Join"][1]
+    (query,) = [s for s in statements if "dynamodb:Query" in _as_list(s["Action"])]
+    assert query["Action"] == "dynamodb:Query"
+    join = query["Resource"]["Fn::Join"][1]
     assert join[-1] == "/index/by_status"
+    # The verdict goes on the incident record: one item at a time, on the table itself.
+    (items,) = [s for s in statements if s is not query]
+    assert sorted(_as_list(items["Action"])) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    (table_id,) = synth.resources("AWS::DynamoDB::Table")
+    assert items["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+    actions = _actions(statements)
+    assert not actions & {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem"}
+    assert not any(a.startswith("dynamodb:Batch") for a in actions)
 
 
 def test_no_slack_secret_access_when_slack_is_not_configured(synth: Synth) -> None:
@@ -196,7 +247,7 @@ def test_no_slack_secret_access_when_slack_is_not_configured(synth: Synth) -> No
     )
 
 
-def test_state_machine_invokes_exactly_the_five_step_functions(synth: Synth) -> None:
+def test_state_machine_invokes_exactly_the_workflow_step_functions(synth: Synth) -> None:
     (role_id,) = [
         r["Properties"]["RoleArn"]["Fn::GetAtt"][0]
         for r in synth.resources("AWS::StepFunctions::StateMachine").values()
@@ -213,16 +264,10 @@ def test_state_machine_invokes_exactly_the_five_step_functions(synth: Synth) -> 
                 if target is None:  # <arn>:* (versions and aliases)
                     target = resource["Fn::Join"][1][0]["Fn::GetAtt"][0]
                 invoked.add(synth.template["Resources"][target]["Properties"]["Handler"])
-    assert invoked == {
-        f"handlers.{step}.lambda_handler"
-        for step in (
-            "classify",
-            "collect_diagnostics",
-            "create_channel",
-            "monitor_recovery",
-            "create_postmortem",
-        )
-    }
+    assert invoked == {f"handlers.{step}.lambda_handler" for step in STEP_SUBSTITUTIONS.values()}
+    # Triggered steps are not the workflow's to call.
+    for step in ("ingest", "recovery", "recovery_watch"):
+        assert f"handlers.{step}.lambda_handler" not in invoked
     published = {
         r["Ref"]
         for s in statements
@@ -257,5 +302,93 @@ def test_steps_write_artifacts_only_under_incidents(synth: Synth) -> None:
         ]
         join = statement["Resource"]["Fn::Join"][1]
         assert join[-1] == "/incidents/*"
-    for step in ("ingest", "classify", "create_channel", "monitor_recovery", "recovery"):
-        assert not any(a.startswith("s3:") for a in _actions(_role_statements(synth, step)))
+    for step in set(STEPS) - {"collect_diagnostics", "create_postmortem"}:
+        assert not any(a.startswith("s3:") for a in _actions(_role_statements(synth, step))), step
+
+
+def _topic(synth: Synth, output: str) -> str:
+    return str(synth.template["Outputs"][output]["Value"]["Ref"])
+
+
+def _published(synth: Synth, step: str) -> set[str]:
+    return {
+        resource["Ref"]
+        for statement in _role_statements(synth, step)
+        if "sns:Publish" in _as_list(statement["Action"])
+        for resource in _as_list(statement["Resource"])
+    }
+
+
+def test_escalate_publishes_to_the_escalation_topic_only(synth: Synth) -> None:
+    (statement,) = [
+        s for s in _role_statements(synth, "escalate") if "sns:Publish" in _as_list(s["Action"])
+    ]
+    assert _as_list(statement["Action"]) == ["sns:Publish"]
+    assert statement["Resource"] == {"Ref": _topic(synth, "EscalationTopicArn")}
+    # ... and may use the topics' key to do so (SNS encrypts with it on the publisher's behalf).
+    (key_id,) = synth.resources("AWS::KMS::Key")
+    key_actions = {
+        a
+        for s in _role_statements(synth, "escalate")
+        if s["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+        for a in _as_list(s["Action"])
+    }
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= key_actions
+
+
+def test_lambda_steps_never_page_the_severity_topics(synth: Synth) -> None:
+    """Pages go out from the state machine; of the steps, escalate pages the escalation topic
+    and create_postmortem announces on the notification topic, nothing else publishes."""
+    publishers = {step: _published(synth, step) for step in STEPS}
+    assert publishers.pop("escalate") == {_topic(synth, "EscalationTopicArn")}
+    assert publishers.pop("create_postmortem") == {_topic(synth, "NotificationTopicArn")}
+    assert {step: topics for step, topics in publishers.items() if topics} == {}
+
+
+@pytest.mark.parametrize("step", ["check_stability", "recovery_watch"])
+def test_alarm_readers_describe_this_accounts_alarms_only(synth: Synth, step: str) -> None:
+    statements = [
+        s
+        for s in _role_statements(synth, step)
+        if "cloudwatch:DescribeAlarms" in _as_list(s["Action"])
+    ]
+    (statement,) = statements
+    assert _as_list(statement["Action"]) == ["cloudwatch:DescribeAlarms"]
+    assert statement["Resource"] == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:*"
+    assert not any(
+        a.startswith("cloudwatch:") and a != "cloudwatch:DescribeAlarms"
+        for a in _actions(_role_statements(synth, step))
+    )
+
+
+def _with_statement(synth: Synth, statement: dict[str, Any]) -> Any:
+    """A copy of the synthesised template with ``statement`` added to one step's policy."""
+    template = copy.deepcopy(synth.template)
+    policy = next(r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy")
+    policy["Properties"]["PolicyDocument"]["Statement"].append(statement)
+    return SimpleNamespace(template=template)
+
+
+@pytest.mark.parametrize("action", ["*", "sns:*"])
+def test_the_walk_fails_on_a_wildcard_action(synth: Synth, action: str) -> None:
+    bad = _with_statement(synth, {"Effect": "Allow", "Action": action, "Resource": "arn:x"})
+    with pytest.raises(AssertionError, match=re.escape(action)):
+        test_no_wildcard_or_service_wide_actions(bad)
+
+
+def test_the_walk_fails_on_an_unlisted_resource_star(synth: Synth) -> None:
+    bad = _with_statement(
+        synth,
+        {"Effect": "Allow", "Action": ["sns:Publish", "xray:GetSamplingRules"], "Resource": "*"},
+    )
+    with pytest.raises(AssertionError, match="sns:Publish"):
+        test_resource_star_only_for_actions_without_resource_level_permissions(bad)
+    # A listed action alone passes, and a Deny with Resource * is not a grant.
+    test_resource_star_only_for_actions_without_resource_level_permissions(
+        _with_statement(
+            synth, {"Effect": "Allow", "Action": "xray:GetSamplingRules", "Resource": "*"}
+        )
+    )
+    test_resource_star_only_for_actions_without_resource_level_permissions(
+        _with_statement(synth, {"Effect": "Deny", "Action": "sns:Publish", "Resource": "*"})
+    )

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from stacks.functions import STEPS
+
 from .conftest import Synth
 from .test_iam import _actions, _as_list, _role_statements
 
@@ -18,10 +20,11 @@ def _statement(synth: Synth, action: str) -> dict[str, Any]:
 
 
 def _topics(synth: Synth) -> dict[str, str]:
-    """Logical id of each topic by its display name's purpose."""
+    """Logical id of each topic by its output (CriticalTopicArn, NotificationTopicArn, ...)."""
     return {
-        "paging" if "page" in r["Properties"]["DisplayName"] else "notification": logical_id
-        for logical_id, r in synth.resources("AWS::SNS::Topic").items()
+        name.removesuffix("TopicArn").lower(): output["Value"]["Ref"]
+        for name, output in synth.template["Outputs"].items()
+        if name.endswith("TopicArn")
     }
 
 
@@ -40,8 +43,10 @@ def test_notification_topic_arn_is_in_the_environment(synth: Synth) -> None:
 
 
 def test_publishes_to_the_notification_topic_only(synth: Synth) -> None:
+    topics = _topics(synth)
+    assert set(topics) == {"critical", "high", "notification", "escalation"}
     statement = _statement(synth, "sns:Publish")
-    assert statement["Resource"] == {"Ref": _topics(synth)["notification"]}
+    assert statement["Resource"] == {"Ref": topics["notification"]}
     assert _as_list(statement["Action"]) == ["sns:Publish"]
 
 
@@ -87,7 +92,7 @@ def test_resource_star_is_acknowledged_for_the_widget_api(synth: Synth) -> None:
 
 
 def test_other_steps_cannot_render_graphs_or_read_evidence(synth: Synth) -> None:
-    for step in ("ingest", "classify", "create_channel", "monitor_recovery", "recovery"):
+    for step in set(STEPS) - {"create_postmortem"}:
         actions = _actions(_role_statements(synth, step))
         assert "cloudwatch:GetMetricWidgetImage" not in actions
         assert "s3:GetObject" not in actions

@@ -1,4 +1,4 @@
-"""With a Slack secret configured, create_channel (only) may read exactly that secret."""
+"""With a Slack secret configured, the Slack steps (only) may read exactly that secret."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from stacks.application import build_app
+from stacks.functions import STEPS
+from stacks.incident_runbook_stack import SLACK_STEPS
 
 from .conftest import ENV_CONTEXT
 
@@ -28,6 +30,20 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return dict(json.loads((outdir / "IncidentRunbook.template.json").read_text()))
 
 
+def _function_by_role(template: dict[str, Any], role_id: str) -> dict[str, Any]:
+    (function,) = [
+        f["Properties"]
+        for f in template["Resources"].values()
+        if f["Type"] == "AWS::Lambda::Function"
+        and f["Properties"]["Role"]["Fn::GetAtt"][0] == role_id
+    ]
+    return dict(function)
+
+
+def _step(function: dict[str, Any]) -> str:
+    return str(function["Handler"]).removeprefix("handlers.").removesuffix(".lambda_handler")
+
+
 def test_only_the_slack_steps_read_the_secret_by_its_name(template: dict[str, Any]) -> None:
     readers = []
     for policy in template["Resources"].values():
@@ -38,24 +54,31 @@ def test_only_the_slack_steps_read_the_secret_by_its_name(template: dict[str, An
             if "secretsmanager:GetSecretValue" in (
                 actions if isinstance(actions, list) else [actions]
             ):
-                readers.append((policy["Properties"]["Roles"], statement["Resource"]))
-    assert len(readers) == 2
-    handlers = []
-    for roles, resource in readers:
-        assert resource == (
+                readers.append((policy["Properties"]["Roles"], statement))
+    steps = []
+    for roles, statement in readers:
+        assert statement["Action"] == "secretsmanager:GetSecretValue"
+        assert statement["Resource"] == (
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:incident-runbook/slack-??????"
         )
         (role,) = roles
-        functions = [
-            f["Properties"]
-            for f in template["Resources"].values()
-            if f["Type"] == "AWS::Lambda::Function"
-            and f["Properties"]["Role"]["Fn::GetAtt"][0] == role["Ref"]
-        ]
-        (function,) = functions
+        function = _function_by_role(template, role["Ref"])
         assert function["Environment"]["Variables"]["SLACK_SECRET_NAME"] == "incident-runbook/slack"
-        handlers.append(function["Handler"])
-    assert sorted(handlers) == [
-        "handlers.create_channel.lambda_handler",
-        "handlers.create_postmortem.lambda_handler",
-    ]
+        steps.append(_step(function))
+    assert sorted(steps) == sorted(SLACK_STEPS)  # one grant each
+    # Every step that posts in Slack, and none of those that have no business there.
+    assert {"create_channel", "recovery", "escalate", "check_stability", "create_postmortem"} <= (
+        set(steps)
+    )
+    assert not {"ingest", "classify", "collect_diagnostics", "monitor_recovery"} & set(steps)
+
+
+def test_the_secret_name_reaches_exactly_the_readers(template: dict[str, Any]) -> None:
+    named = {
+        _step(f["Properties"])
+        for f in template["Resources"].values()
+        if f["Type"] == "AWS::Lambda::Function"
+        and "SLACK_SECRET_NAME" in f["Properties"]["Environment"]["Variables"]
+    }
+    assert named == set(SLACK_STEPS)
+    assert set(SLACK_STEPS) <= set(STEPS)

@@ -17,15 +17,24 @@ from .conftest import Synth
 ASL = json.loads(DEFINITION_FILE.read_text())
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
+TOPIC_SUBSTITUTIONS = {
+    "CriticalTopicArn",
+    "HighTopicArn",
+    "NotificationTopicArn",
+    "EscalationTopicArn",
+}
 CONTRACT_SUBSTITUTIONS = {
     "ClassifyFunctionArn",
     "CollectDiagnosticsFunctionArn",
     "CreateChannelFunctionArn",
     "MonitorRecoveryFunctionArn",
+    "CheckStabilityFunctionArn",
+    "EscalateFunctionArn",
     "CreatePostmortemFunctionArn",
-    "PagingTopicArn",
-    "NotificationTopicArn",
+    *TOPIC_SUBSTITUTIONS,
     "RecoveryTimeoutSeconds",
+    "HeartbeatSeconds",
+    "StabilisationSeconds",
 }
 
 
@@ -85,12 +94,42 @@ def test_function_substitutions_point_at_their_steps(synth: Synth) -> None:
         assert function["Properties"]["Handler"] == f"handlers.{step}.lambda_handler"
 
 
-def test_topic_substitutions_point_at_the_two_topics(synth: Synth) -> None:
+def test_topic_substitutions_point_at_the_topic_outputs(synth: Synth) -> None:
     substitutions = _state_machine(synth)["DefinitionSubstitutions"]
     outputs = synth.template["Outputs"]
-    assert substitutions["PagingTopicArn"] == outputs["PagingTopicArn"]["Value"]
-    assert substitutions["NotificationTopicArn"] == outputs["NotificationTopicArn"]["Value"]
+    for key in TOPIC_SUBSTITUTIONS:
+        assert substitutions[key] == outputs[key]["Value"], key
+    topics = {substitutions[key]["Ref"] for key in TOPIC_SUBSTITUTIONS}
+    assert topics == set(synth.resources("AWS::SNS::Topic"))  # four distinct topics
     assert substitutions["RecoveryTimeoutSeconds"] == "3600"
+    assert substitutions["HeartbeatSeconds"] == "300"
+    assert substitutions["StabilisationSeconds"] == "300"
+    # ASL: a task's heartbeat must be shorter than its timeout (else it could never lapse).
+    assert int(substitutions["HeartbeatSeconds"]) < int(substitutions["RecoveryTimeoutSeconds"])
+    assert set(STEP_SUBSTITUTIONS) | TOPIC_SUBSTITUTIONS <= CONTRACT_SUBSTITUTIONS
+
+
+def test_each_page_goes_to_its_severitys_topic() -> None:
+    states = dict(_states(ASL))
+    publishers = {
+        name: state["Parameters"]["TopicArn"]
+        for name, state in states.items()
+        if state.get("Resource") == "arn:aws:states:::sns:publish"
+    }
+    assert publishers == {
+        "PageOnCall": "${CriticalTopicArn}",
+        "PageOnCallHigh": "${HighTopicArn}",
+        "NotifyTeam": "${NotificationTopicArn}",
+        "EscalateDirectly": "${EscalationTopicArn}",
+    }
+    branches = {
+        name: {branch["StartAt"] for branch in ASL["States"][name]["Branches"]}
+        for name in ("CriticalResponse", "HighResponse", "StandardResponse")
+    }
+    assert "PageOnCall" in branches["CriticalResponse"]
+    assert "PageOnCallHigh" in branches["HighResponse"]
+    assert "NotifyTeam" in branches["StandardResponse"]
+    assert not {"PageOnCall", "PageOnCallHigh"} & branches["StandardResponse"]
 
 
 def test_asl_is_jsonpath_only() -> None:
@@ -125,3 +164,227 @@ def test_task_resources_are_direct_integrations(task: str) -> None:
         "arn:aws:states:::lambda:invoke.waitForTaskToken",
         "arn:aws:states:::sns:publish",
     }
+
+
+# --- The graph: every state reachable, every transition to a state that exists ------------
+
+END_TYPES = {"Succeed", "Fail"}
+
+
+def _scopes(definition: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The top level and every Parallel branch / Map processor: each its own namespace."""
+    yield definition
+    for state in definition["States"].values():
+        for branch in state.get("Branches", []):
+            yield from _scopes(branch)
+        for key in ("Iterator", "ItemProcessor"):
+            if key in state:
+                yield from _scopes(state[key])
+
+
+def _targets(state: dict[str, Any]) -> list[str]:
+    targets = [state["Next"]] if "Next" in state else []
+    targets += [choice["Next"] for choice in state.get("Choices", [])]
+    targets += [state["Default"]] if "Default" in state else []
+    targets += [catcher["Next"] for catcher in state.get("Catch", [])]
+    return targets
+
+
+def _edges(definition: dict[str, Any] = ASL) -> dict[str, set[str]]:
+    return {name: set(_targets(state)) for name, state in definition["States"].items()}
+
+
+def _reachable(edges: dict[str, set[str]], start: str, without: str | None = None) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name in seen or name == without:
+            continue
+        seen.add(name)
+        todo.extend(edges[name])
+    return seen
+
+
+def _has_cycle(edges: dict[str, set[str]]) -> bool:
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+
+    def visit(name: str) -> bool:
+        state[name] = 1
+        for target in edges[name]:
+            if state.get(target) == 1 or (target not in state and visit(target)):
+                return True
+        state[name] = 2
+        return False
+
+    return any(visit(name) for name in edges if name not in state)
+
+
+@pytest.mark.parametrize("scope", list(_scopes(ASL)), ids=lambda scope: scope["StartAt"])
+def test_every_transition_targets_a_state_of_its_scope(scope: dict[str, Any]) -> None:
+    names = set(scope["States"])
+    assert scope["StartAt"] in names
+    for name, state in scope["States"].items():
+        for target in _targets(state):
+            assert target in names, f"{name} -> {target}"
+        ends = state.get("End") is True or state["Type"] in END_TYPES | {"Choice"}
+        assert ends != ("Next" in state), f"{name}: exactly one of Next/End"
+        if state["Type"] == "Choice":
+            assert state["Choices"], name
+            assert "Default" in state, f"{name} has no Default (an unmatched input fails)"
+
+
+@pytest.mark.parametrize("scope", list(_scopes(ASL)), ids=lambda scope: scope["StartAt"])
+def test_every_state_is_reachable(scope: dict[str, Any]) -> None:
+    edges = _edges(scope)
+    assert _reachable(edges, scope["StartAt"]) == set(scope["States"])
+
+
+def test_every_state_can_reach_the_postmortem_or_a_visible_failure() -> None:
+    edges = _edges()
+    for name in ASL["States"]:
+        reachable = _reachable(edges, name)
+        assert {"DocumentIncident", "DocumentationFailed"} & reachable, name
+
+
+def test_every_loop_waits_in_monitor_recovery() -> None:
+    """The escalation loop and the flap loop both pass MonitorRecovery (which waits up to the
+    recovery timeout); with it removed, the graph has no cycle: nothing spins."""
+    edges = _edges()
+    assert _has_cycle(edges)
+    without = {
+        name: targets - {"MonitorRecovery"}
+        for name, targets in edges.items()
+        if name != "MonitorRecovery"
+    }
+    assert not _has_cycle(without)
+
+
+def _catchers(state: str) -> dict[str, dict[str, Any]]:
+    return {
+        error: catcher
+        for catcher in ASL["States"][state]["Catch"]
+        for error in catcher["ErrorEquals"]
+    }
+
+
+def test_monitor_recovery_waits_with_a_timeout_and_a_heartbeat() -> None:
+    monitor = ASL["States"]["MonitorRecovery"]
+    assert monitor["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert monitor["TimeoutSecondsPath"] == "$.settings.recovery_timeout_seconds"
+    assert monitor["HeartbeatSecondsPath"] == "$.settings.heartbeat_seconds"
+    assert "TimeoutSeconds" not in monitor and "HeartbeatSeconds" not in monitor
+    assert monitor["Next"] == "RecoveryOutcome"
+    # Both the classified and the fallback path set every setting the waits read.
+    for name in ("ClassifyIncident", "ClassificationFailed"):
+        state = ASL["States"][name]
+        settings = (state.get("ResultSelector") or state["Parameters"])["settings"]
+        assert settings == {
+            "recovery_timeout_seconds.$": "States.StringToJson('${RecoveryTimeoutSeconds}')",
+            "heartbeat_seconds.$": "States.StringToJson('${HeartbeatSeconds}')",
+            "stabilisation_seconds.$": "States.StringToJson('${StabilisationSeconds}')",
+        }, name
+    wait = ASL["States"]["StabilisationWait"]
+    assert wait["Type"] == "Wait"
+    assert wait["SecondsPath"] == "$.settings.stabilisation_seconds"
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"), [("States.Timeout", "timeout"), ("States.HeartbeatTimeout", "heartbeat")]
+)
+def test_monitor_recovery_escalates_on_timeout_and_lapsed_heartbeat(
+    error: str, reason: str
+) -> None:
+    catchers = ASL["States"]["MonitorRecovery"]["Catch"]
+    caught = [e for catcher in catchers for e in catcher["ErrorEquals"]]
+    # Catchers are tried in order: the specific ones must come before States.ALL (last, alone).
+    assert catchers[-1]["ErrorEquals"] == ["States.ALL"]
+    assert caught.index(error) < caught.index("States.ALL")
+    catcher = _catchers("MonitorRecovery")[error]
+    assert catcher["ResultPath"] == "$.error"  # the incident and settings are kept
+    request = ASL["States"][catcher["Next"]]
+    assert request["Type"] == "Pass"
+    assert request["Parameters"]["reason"] == reason
+    assert request["ResultPath"] == "$.escalation_request"
+    assert request["Next"] == "Escalate"
+    # Any other failure of the wait does not escalate: it goes (recorded) to the postmortem.
+    other = ASL["States"][_catchers("MonitorRecovery")["States.ALL"]["Next"]]
+    assert other["Next"] == "DocumentIncident"
+    assert other["ResultPath"] == "$.recovery"
+
+
+def test_recovery_outcome_routes_each_status() -> None:
+    outcome = ASL["States"]["RecoveryOutcome"]
+    assert outcome["Type"] == "Choice"
+    routes = {
+        choice["StringEquals"]: choice["Next"]
+        for choice in outcome["Choices"]
+        if choice["Variable"] == "$.recovery.status"
+    }
+    assert len(routes) == len(outcome["Choices"])
+    assert routes == {"recovered": "StabilisationWait", "escalate": "OperatorEscalation"}
+    assert outcome["Default"] == "DocumentIncident"  # resolved (and anything else) closes
+    operator = ASL["States"]["OperatorEscalation"]
+    assert operator["Parameters"]["reason"] == "operator"
+    assert operator["ResultPath"] == "$.escalation_request"
+    assert operator["Next"] == "Escalate"
+
+
+def test_stabilisation_rechecks_then_closes_or_waits_again() -> None:
+    assert ASL["States"]["StabilisationWait"]["Next"] == "CheckStability"
+    check = ASL["States"]["CheckStability"]
+    assert check["Parameters"]["FunctionName"] == "${CheckStabilityFunctionArn}"
+    assert check["ResultPath"] == "$.stability"
+    assert check["Next"] == "StabilityOutcome"
+    outcome = ASL["States"]["StabilityOutcome"]
+    (flapped,) = outcome["Choices"]
+    assert flapped == {
+        "Variable": "$.stability.stable",
+        "BooleanEquals": False,
+        "Next": "MonitorRecovery",
+    }
+    assert outcome["Default"] == "DocumentIncident"
+    # A failed re-check closes (the alarm did report OK) instead of looping or failing.
+    assert ASL["States"][_catchers("CheckStability")["States.ALL"]["Next"]]["Next"] == (
+        "DocumentIncident"
+    )
+
+
+def test_the_escalation_loop_returns_to_the_wait_and_can_close_unresolved() -> None:
+    escalate = ASL["States"]["Escalate"]
+    assert escalate["Parameters"]["FunctionName"] == "${EscalateFunctionArn}"
+    assert escalate["Parameters"]["Payload"]["request.$"] == "$.escalation_request"
+    assert escalate["ResultPath"] == "$.escalation"
+    assert escalate["Next"] == "EscalationOutcome"
+    outcome = ASL["States"]["EscalationOutcome"]
+    (close,) = outcome["Choices"]
+    assert close == {
+        "Variable": "$.escalation.close",
+        "BooleanEquals": True,
+        "Next": "RecoveryUnresolved",
+    }
+    assert outcome["Default"] == "MonitorRecovery"  # wait again
+    unresolved = ASL["States"]["RecoveryUnresolved"]
+    assert unresolved["ResultPath"] == "$.recovery"
+    assert unresolved["Parameters"]["status"] == "timed_out"
+    assert unresolved["Next"] == "DocumentIncident"
+
+
+def test_a_failed_escalate_step_pages_directly_and_closes_without_looping() -> None:
+    fallback_name = _catchers("Escalate")["States.ALL"]["Next"]
+    assert fallback_name == "EscalateDirectly"
+    fallback = ASL["States"][fallback_name]
+    assert fallback["Parameters"]["TopicArn"] == "${EscalationTopicArn}"
+    assert fallback["ResultPath"] is None  # keeps $.escalation_request for RecoveryUnresolved
+    assert fallback["Next"] == "RecoveryUnresolved"
+    assert {c["Next"] for c in fallback["Catch"]} == {"RecoveryUnresolved"}
+    assert "MonitorRecovery" not in _reachable(_edges(), fallback_name)
+
+
+def test_every_path_to_escalate_sets_the_request() -> None:
+    edges = _edges()
+    into = {name for name, targets in edges.items() if "Escalate" in targets}
+    assert into == {"RecoveryTimedOut", "HeartbeatLapsed", "OperatorEscalation"}
+    for name in into:
+        state = ASL["States"][name]
+        assert state["ResultPath"] == "$.escalation_request", name
+        assert state["Parameters"]["reason"] in {"timeout", "heartbeat", "operator"}, name

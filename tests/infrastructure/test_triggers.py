@@ -38,6 +38,8 @@ def _rules(synth: Synth) -> dict[tuple[str, str, str | None], dict[str, Any]]:
     rules = {}
     for resource in synth.resources("AWS::Events::Rule").values():
         props = resource["Properties"]
+        if "EventPattern" not in props:
+            continue  # the recovery watch's schedule (see _schedules)
         pattern = props["EventPattern"]
         (source,), (detail_type,) = pattern["source"], pattern["detail-type"]
         state = pattern["detail"].get("state", {})
@@ -175,3 +177,78 @@ def test_failed_async_invocations_are_kept_not_discarded(synth: Synth, step) -> 
     queue = synth.template["Resources"][queue_id]
     assert queue["Type"] == "AWS::SQS::Queue"
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
+
+
+def _schedules(synth: Synth) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: r["Properties"]
+        for logical_id, r in synth.resources("AWS::Events::Rule").items()
+        if "ScheduleExpression" in r["Properties"]
+    }
+
+
+def _handler(synth: Synth, function_ref: dict[str, Any]) -> str:
+    logical_id = function_ref["Fn::GetAtt"][0] if "Fn::GetAtt" in function_ref else None
+    if logical_id is None:
+        logical_id = function_ref["Ref"]
+    return str(synth.template["Resources"][logical_id]["Properties"]["Handler"])
+
+
+def test_every_rule_is_an_event_pattern_or_the_one_schedule(synth: Synth) -> None:
+    rules = synth.resources("AWS::Events::Rule")
+    assert len(rules) == len(EXPECTED) + 1
+    assert len(_schedules(synth)) == 1
+    for props in rules.values():
+        assert ("EventPattern" in props["Properties"]) != (
+            "ScheduleExpression" in props["Properties"]
+        )
+
+
+def test_the_schedule_runs_the_recovery_watch_every_minute_without_retries(synth: Synth) -> None:
+    ((rule_id, rule),) = _schedules(synth).items()
+    assert rule["ScheduleExpression"] == "rate(1 minute)"
+    assert rule["State"] == "ENABLED"
+    assert "EventBusName" not in rule  # schedules run on the default bus
+    (target,) = rule["Targets"]
+    assert _handler(synth, target["Arn"]) == "handlers.recovery_watch.lambda_handler"
+    # A missed tick is repaired by the next one: no retries, no stale ticks, no DLQ to drain.
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 60, "MaximumRetryAttempts": 0}
+    assert "DeadLetterConfig" not in target
+    assert "Input" not in target  # the handler receives the Scheduled Event itself
+    # EventBridge may invoke the function, from this rule only.
+    (permission,) = [
+        p["Properties"]
+        for p in synth.resources("AWS::Lambda::Permission").values()
+        if p["Properties"].get("SourceArn") == {"Fn::GetAtt": [rule_id, "Arn"]}
+    ]
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["Action"] == "lambda:InvokeFunction"
+    assert _handler(synth, permission["FunctionName"]) == "handlers.recovery_watch.lambda_handler"
+
+
+def test_the_watch_is_the_only_function_on_a_schedule(synth: Synth) -> None:
+    scheduled = {
+        _handler(synth, target["Arn"])
+        for rule in _schedules(synth).values()
+        for target in rule["Targets"]
+    }
+    assert scheduled == {"handlers.recovery_watch.lambda_handler"}
+    for rule in _rules(synth).values():
+        for target in rule["Targets"]:
+            assert _handler(synth, target["Arn"]) != "handlers.recovery_watch.lambda_handler"
+
+
+def test_recovery_watch_async_invocations_are_not_retried(synth: Synth) -> None:
+    functions = {
+        logical_id: r["Properties"]["Handler"]
+        for logical_id, r in synth.resources("AWS::Lambda::Function").items()
+    }
+    (config,) = [
+        r["Properties"]
+        for r in synth.resources("AWS::Lambda::EventInvokeConfig").values()
+        if functions[r["Properties"]["FunctionName"]["Ref"]]
+        == "handlers.recovery_watch.lambda_handler"
+    ]
+    assert config["MaximumRetryAttempts"] == 0
+    assert config["MaximumEventAgeInSeconds"] == 60
+    assert config["Qualifier"] == "$LATEST"
