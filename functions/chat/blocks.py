@@ -55,8 +55,8 @@ def _field(label: str, value: str) -> dict[str, Any]:
 
 
 def headline(incident: Incident) -> str:
-    """`[CRITICAL] <title>` (plain text: headers do not render mrkdwn)."""
-    return f"[{incident.severity.upper()}] {incident.title}"
+    """`[CRITICAL] <title>` on one line (plain text: headers do not render mrkdwn)."""
+    return " ".join(f"[{incident.severity.upper()}] {incident.title}".split())
 
 
 def verdict_text(verdict: str | Mapping[str, Any] | None) -> str:
@@ -159,15 +159,16 @@ def summary_blocks(
 ) -> list[dict[str, Any]]:
     """The channel's first message: header, facts, description, links, buttons, CLI hint."""
     region = incident.region or default_region
+    if verdict is None:  # the record's, once diagnostics stored it (else the placeholder)
+        verdict = getattr(incident, "verdict", None)
     emoji = _EMOJI.get(incident.severity, "")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(f"{emoji} {headline(incident)}".strip(), HEADER_TEXT)},
         {"type": "section", "fields": _fields(incident, timezone, region, verdict)},
     ]
     if incident.description:
-        blocks.append(
-            {"type": "section", "text": _mrkdwn(f">{escape(incident.description)}", SECTION_TEXT)}
-        )
+        quoted = "\n".join(f">{line}" for line in escape(incident.description).splitlines())
+        blocks.append({"type": "section", "text": _mrkdwn(quoted or ">", SECTION_TEXT)})
     if len(incident.resources) > 1:
         others = ", ".join(f"{escape(r.id)} ({escape(r.type)})" for r in incident.resources[1:])
         blocks.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC
 
 from incidents.model import Incident
 from shared.timeutil import parse_time
@@ -26,7 +27,7 @@ def _id_tag(incident: Incident) -> str:
 
 
 def _name(incident: Incident, suffix: str) -> str:
-    day = parse_time(incident.opened_at).strftime("%Y%m%d")
+    day = parse_time(incident.opened_at).astimezone(UTC).strftime("%Y%m%d")
     prefix = f"inc-{day}-"
     base = slug(incident.alarm_name or incident.title) or _id_tag(incident)
     base = base[: MAX_CHANNEL_NAME - len(prefix) - len(suffix)].rstrip("-_")

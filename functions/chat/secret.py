@@ -83,7 +83,7 @@ def parse_secret(value: Any, secret_name: str) -> SlackCredentials:
     text = str(value or "").strip()
     if not text:
         raise ConfigurationError(f"Slack secret {secret_name!r} is empty; expected {_EXPECTED}")
-    if not text.startswith("{"):
+    if not text.startswith(("{", "[", '"')):
         if any(ch.isspace() for ch in text):
             raise ConfigurationError(
                 f"Slack secret {secret_name!r} is neither {_EXPECTED} nor a bare token"
@@ -95,7 +95,11 @@ def parse_secret(value: Any, secret_name: str) -> SlackCredentials:
         raise ConfigurationError(
             f"Slack secret {secret_name!r} is not valid JSON; expected {_EXPECTED}"
         ) from None
-    token = data.get("bot_token") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"Slack secret {secret_name!r} is neither {_EXPECTED} nor a bare token"
+        )
+    token = data.get("bot_token")
     if not isinstance(token, str) or not token.strip():
         raise ConfigurationError(
             f'Slack secret {secret_name!r} has no "bot_token"; expected {_EXPECTED}'

@@ -122,7 +122,7 @@ class FakeSlackApi:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def serve(self) -> FakeSlackApi:
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
