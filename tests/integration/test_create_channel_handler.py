@@ -145,6 +145,23 @@ def test_responders_already_in_the_channel_are_fine(slack, lambda_context, monke
     assert len(slack.calls("conversations.invite")) == 1
 
 
+def test_a_rate_limited_invite_is_recorded_not_raised(slack, lambda_context, monkeypatch) -> None:
+    monkeypatch.setenv("SLACK_RESPONDERS", '["U012AB3CD"]')
+    slack.rate_limit("conversations.invite", retry_after=120)
+    result = create_channel.lambda_handler(EVENT, lambda_context)
+    assert result["invite_failures"] == ["U012AB3CD: ratelimited"]
+    assert len(slack.calls("chat.postMessage")) == 1
+
+
+def test_blocks_slack_refuses_fall_back_to_the_text(slack, lambda_context) -> None:
+    slack.fail("chat.postMessage", "invalid_blocks")
+    result = create_channel.lambda_handler(EVENT, lambda_context)
+    refused, plain = slack.calls("chat.postMessage")
+    assert refused["body"]["blocks"] and "blocks" not in plain["body"]
+    assert plain["body"]["text"] == refused["body"]["text"]
+    assert result["status"] == "created"
+
+
 def test_invalid_responders_fail_before_anything_is_created(
     slack, lambda_context, monkeypatch
 ) -> None:
