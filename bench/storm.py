@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> bool:
     try:
         emulator.deploy()
         outputs = emulator.outputs
-        queue = subscribe_pager(emulator, outputs["PagingTopicArn"])
+        queue = subscribe_pager(emulator, outputs["CriticalTopicArn"])
         answers = Answers(emulator.log_dir / "lambda.log", ingest_function(emulator))
         deliveries = storm(args.alarms, args.deliveries, args.seed)
         events = emulator.client("events")

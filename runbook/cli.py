@@ -1,4 +1,5 @@
-"""`runbook`: start, list, show and resolve incidents; run the local emulator and the demo.
+"""`runbook`: start, list, show, acknowledge, escalate and resolve incidents; run the local
+emulator and the demo.
 
 Works against AWS (--profile/--region, or the usual AWS_* variables) and against the local
 emulator (--endpoint-url http://127.0.0.1:PORT), finding everything through the stack outputs.
@@ -71,6 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--note", required=True, help="what fixed it")
     resolve.add_argument("--by", default=None, help="who resolved it (default: $USER)")
 
+    ack = sub.add_parser(
+        "ack", parents=[aws], help="acknowledge an incident (stops escalation pages)"
+    )
+    ack.add_argument("incident_id")
+    ack.add_argument("--note", default="", help="what you are doing about it")
+    ack.add_argument("--by", default=None, help="who acknowledges (default: $USER)")
+
+    escalate = sub.add_parser(
+        "escalate", parents=[aws], help="page the escalation topic now (the workflow must wait)"
+    )
+    escalate.add_argument("incident_id")
+    escalate.add_argument("--note", default="", help="why")
+    escalate.add_argument("--by", default=None, help="who escalates (default: $USER)")
+
     pm = sub.add_parser("postmortem", parents=[aws], help="download an incident's postmortem")
     pm.add_argument("incident_id")
     pm.add_argument("--out", type=Path, help="file to write (default: print it)")
@@ -113,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "list": commands.list_incidents,
             "show": commands.show,
             "resolve": commands.resolve,
+            "ack": commands.ack,
+            "escalate": commands.escalate,
             "postmortem": commands.postmortem,
         }[args.command]
         print(handler(ctx, args))

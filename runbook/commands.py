@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,11 @@ def show(ctx: Context, args: argparse.Namespace) -> str:
             ("Resources", resources),
             ("Alarm", item.get("alarm_name")),
             ("Execution", f"{item.get('execution_arn', '')} [{execution.get('status', '-')}]"),
+            ("Verdict", (item.get("verdict") or {}).get("headline")),
             ("Diagnostics", item.get("diagnostics_uri")),
+            ("Channel", (item.get("channel") or {}).get("name")),
+            ("Acknowledged", _acknowledged(item)),
+            ("Escalations", item.get("escalation_count")),
             ("Postmortem", item.get("postmortem_uri")),
             ("Summary", item.get("postmortem_summary")),
             ("Resolved by", item.get("resolved_by")),
@@ -160,19 +165,38 @@ def show(ctx: Context, args: argparse.Namespace) -> str:
     return head + "\n\nTimeline\n" + table(["AT", "EVENT", "DETAIL"], rows)
 
 
-def resolve(ctx: Context, args: argparse.Namespace) -> str:
-    """Resume the waiting workflow through the same token protocol as an alarm OK."""
-    from recovery.resume import RecoveryResumer
-    from shared.errors import AlreadyResolved, IncidentNotFound
+def _operator(ctx: Context) -> Any:
+    from recovery.operator import OperatorActions
 
-    by = args.by or f"operator:{os.environ.get('USER') or getpass.getuser()}"
-    resumer = RecoveryResumer(table=ctx.table(), sfn=ctx.client("stepfunctions"))
+    return OperatorActions(table=ctx.table(), sfn=ctx.client("stepfunctions"))
+
+
+def _by(args: argparse.Namespace) -> str:
+    return str(args.by or f"operator:{os.environ.get('USER') or getpass.getuser()}")
+
+
+def _act(args: argparse.Namespace, action: Callable[[], Any]) -> Any:
+    """Run an operator action, turning its domain errors into one-line CLI errors."""
+    from shared.errors import IncidentError, IncidentNotFound
+
     try:
-        outcome = resumer.resolve(args.incident_id, by=by, note=args.note)
+        return action()
     except IncidentNotFound:
         raise CliError(f"unknown incident {args.incident_id}") from None
-    except AlreadyResolved as err:
+    except IncidentError as err:
         raise CliError(str(err)) from None
+
+
+def _acknowledged(item: dict[str, Any]) -> str | None:
+    if not item.get("acknowledged_at"):
+        return None
+    return f"{item.get('acknowledged_at')} by {item.get('acknowledged_by')}"
+
+
+def resolve(ctx: Context, args: argparse.Namespace) -> str:
+    """Resume the waiting workflow through the same token protocol as an alarm OK."""
+    actions = _operator(ctx)
+    outcome = _act(args, lambda: actions.resolve(args.incident_id, by=_by(args), note=args.note))
     if args.json:
         return to_json({"incident_id": args.incident_id, "outcome": outcome})
     if outcome == "resumed":
@@ -181,6 +205,37 @@ def resolve(ctx: Context, args: argparse.Namespace) -> str:
         f"Recorded the resolution of {args.incident_id}: the workflow resumes as soon as it "
         "starts waiting for recovery."
     )
+
+
+def ack(ctx: Context, args: argparse.Namespace) -> str:
+    """Take ownership: escalation pages stop; the incident stays open until resolved."""
+    actions = _operator(ctx)
+    incident = _act(
+        args, lambda: actions.acknowledge(args.incident_id, by=_by(args), note=args.note or "")
+    )
+    if args.json:
+        return to_json(
+            {
+                "incident_id": args.incident_id,
+                "acknowledged_by": incident.acknowledged_by,
+                "acknowledged_at": incident.acknowledged_at,
+            }
+        )
+    return (
+        f"Acknowledged {args.incident_id} as {incident.acknowledged_by}: no more escalation "
+        "pages; resolve it with `runbook resolve` when it is fixed."
+    )
+
+
+def escalate(ctx: Context, args: argparse.Namespace) -> str:
+    """Page the escalation topic now, through the waiting workflow."""
+    actions = _operator(ctx)
+    outcome = _act(
+        args, lambda: actions.escalate(args.incident_id, by=_by(args), note=args.note or "")
+    )
+    if args.json:
+        return to_json({"incident_id": args.incident_id, "outcome": outcome})
+    return f"Escalated {args.incident_id}: the workflow pages the escalation topic and waits again."
 
 
 def postmortem(ctx: Context, args: argparse.Namespace) -> str:

@@ -218,7 +218,7 @@ def _execution_status(ctx: Context, arn: str) -> str:
 def run_scenario(ctx: Context, function: str = FUNCTION) -> dict[str, Any]:
     """The incident itself, against any endpoint that has the stack deployed."""
     outputs = ctx.outputs
-    page_queue = subscribe_queue(ctx, outputs["PagingTopicArn"], f"{function}-pager")
+    page_queue = subscribe_queue(ctx, outputs["CriticalTopicArn"], f"{function}-pager")
     alarm = alarm_name(function)
     _say(f"Seeding a failing Lambda function '{function}' (error logs, Errors metric)...")
     seed_failing_function(ctx, function)

@@ -158,6 +158,12 @@ def grant_diagnostics(
             actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/by_status"]
         )
     )
+    # The verdict is kept on the incident record (one item at a time: Get and Update only).
+    function.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["dynamodb:GetItem", "dynamodb:UpdateItem"], resources=[table.table_arn]
+        )
+    )
     # No resource-level permissions exist for these read APIs (see the tuple's comments).
     function.add_to_role_policy(
         iam.PolicyStatement(actions=list(RESOURCE_STAR_READ_ACTIONS), resources=["*"])

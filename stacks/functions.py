@@ -29,6 +29,9 @@ ENV_SLACK_SECRET = "SLACK_SECRET_NAME"  # noqa: S105 - a variable name, not a se
 ENV_TIMEZONE = "TIMEZONE"
 ENV_DIAGNOSTICS_ROLE = "DIAGNOSTICS_ROLE_NAME"  # optional: set by the stack only when configured
 ENV_INGEST_POLICY = "INGEST_POLICY"
+ENV_ESCALATION_TOPIC = "ESCALATION_TOPIC_ARN"
+ENV_MAX_ESCALATIONS = "MAX_ESCALATIONS"
+ENV_SLACK_RESPONDERS = "SLACK_RESPONDERS"
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ SPECS: tuple[FunctionSpec, ...] = (
         "Creates the incident's Slack channel (skipped when Slack is not configured).",
         30,
         256,
-        (ENV_TABLE, ENV_SLACK_SECRET),
+        (ENV_TABLE, ENV_SLACK_SECRET, ENV_SLACK_RESPONDERS, ENV_TIMEZONE),
     ),
     FunctionSpec(
         "monitor_recovery",
@@ -91,7 +94,41 @@ SPECS: tuple[FunctionSpec, ...] = (
         "Resumes the waiting execution when the incident's alarm returns to OK.",
         30,
         256,
+        (ENV_TABLE, ENV_SLACK_SECRET),
+    ),
+    FunctionSpec(
+        "escalate",
+        "Escalate",
+        "Pages the escalation topic when nobody resolved the incident in time; closes after "
+        "the configured number of escalations.",
+        30,
+        256,
+        (ENV_TABLE, ENV_ESCALATION_TOPIC, ENV_MAX_ESCALATIONS, ENV_TIMEZONE, ENV_SLACK_SECRET),
+    ),
+    FunctionSpec(
+        "check_stability",
+        "CheckStability",
+        "Re-checks the alarm after the stabilisation wait: recovered, or flapped (wait again).",
+        30,
+        256,
+        (ENV_TABLE, ENV_SLACK_SECRET),
+    ),
+    FunctionSpec(
+        "recovery_watch",
+        "RecoveryWatch",
+        "Every minute: heartbeats for waiting incidents, and resumes any whose alarm is OK.",
+        60,
+        256,
         (ENV_TABLE,),
+    ),
+    FunctionSpec(
+        "slack_actions",
+        "SlackActions",
+        "Slack's Acknowledge/Resolve buttons (HTTP API): verifies the request signature, then "
+        "acknowledges or resolves the incident.",
+        10,
+        256,
+        (ENV_TABLE, ENV_SLACK_SECRET),
     ),
     FunctionSpec(
         "create_postmortem",

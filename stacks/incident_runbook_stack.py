@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,17 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks import nag
+from stacks.callback_api import SlackCallbackApi
 from stacks.diagnostics_access import grant_diagnostics
 from stacks.functions import (
     ENV_BUCKET,
     ENV_DIAGNOSTICS_ROLE,
+    ENV_ESCALATION_TOPIC,
     ENV_INGEST_POLICY,
     ENV_LOOKBACK,
+    ENV_MAX_ESCALATIONS,
     ENV_SEVERITY_POLICY,
+    ENV_SLACK_RESPONDERS,
     ENV_SLACK_SECRET,
     ENV_STATE_MACHINE,
     ENV_TABLE,
@@ -29,7 +34,7 @@ from stacks.functions import (
 )
 from stacks.notifications import Notifications
 from stacks.postmortem_access import grant_postmortem
-from stacks.settings import Settings
+from stacks.settings import Settings, TopicName
 from stacks.storage import ARTIFACT_PREFIX, Storage
 from stacks.triggers import Triggers
 from stacks.workflow import Workflow
@@ -73,8 +78,29 @@ STEP_SUBSTITUTIONS: dict[str, str] = {
     "CollectDiagnosticsFunctionArn": "collect_diagnostics",
     "CreateChannelFunctionArn": "create_channel",
     "MonitorRecoveryFunctionArn": "monitor_recovery",
+    "CheckStabilityFunctionArn": "check_stability",
+    "EscalateFunctionArn": "escalate",
     "CreatePostmortemFunctionArn": "create_postmortem",
 }
+
+# The topics the state machine publishes to, keyed by the ASL substitution naming their ARN.
+TOPIC_SUBSTITUTIONS: dict[str, TopicName] = {
+    "CriticalTopicArn": "critical",
+    "HighTopicArn": "high",
+    "NotificationTopicArn": "standard",
+    "EscalationTopicArn": "escalation",
+}
+
+
+# The steps that talk to Slack (and so read its secret when one is configured).
+SLACK_STEPS = (
+    "create_channel",
+    "recovery",
+    "escalate",
+    "check_stability",
+    "slack_actions",
+    "create_postmortem",
+)
 
 
 class IncidentRunbookStack(Stack):
@@ -122,7 +148,9 @@ class IncidentRunbookStack(Stack):
         self.storage = Storage(
             self, "Storage", encryption_key=self.key, removal_policy=data_removal
         )
-        self.notifications = Notifications(self, "Notifications", encryption_key=self.key)
+        self.notifications = Notifications(
+            self, "Notifications", encryption_key=self.key, subscribers=settings.subscriptions
+        )
 
         table = self.storage.table
         bucket = self.storage.artifact_bucket
@@ -138,7 +166,10 @@ class IncidentRunbookStack(Stack):
                 ENV_INGEST_POLICY: settings.ingest_policy_json(),
                 ENV_LOOKBACK: str(settings.diagnostics_lookback_minutes),
                 ENV_SLACK_SECRET: settings.slack_secret_name,
+                ENV_SLACK_RESPONDERS: json.dumps(list(settings.slack_responders)),
                 ENV_TIMEZONE: settings.timezone,
+                ENV_ESCALATION_TOPIC: self.notifications.escalation_topic.topic_arn,
+                ENV_MAX_ESCALATIONS: str(settings.max_escalations),
             },
             log_retention=log_retention,
             log_removal_policy=log_removal,
@@ -146,7 +177,7 @@ class IncidentRunbookStack(Stack):
         )
 
         fns = self.functions
-        topics = (self.notifications.paging_topic, self.notifications.notification_topic)
+        topics = self.notifications.topics
         self.workflow = Workflow(
             self,
             "Workflow",
@@ -154,18 +185,26 @@ class IncidentRunbookStack(Stack):
             definition_file=DEFINITION_FILE,
             substitutions={
                 **{key: fns[step].function_arn for key, step in STEP_SUBSTITUTIONS.items()},
-                "PagingTopicArn": self.notifications.paging_topic.topic_arn,
-                "NotificationTopicArn": self.notifications.notification_topic.topic_arn,
+                **{key: topics[name].topic_arn for key, name in TOPIC_SUBSTITUTIONS.items()},
                 "RecoveryTimeoutSeconds": str(settings.recovery_timeout_seconds),
+                "HeartbeatSeconds": str(settings.state_heartbeat_seconds()),
+                "StabilisationSeconds": str(settings.stabilisation_seconds),
             },
             log_retention=log_retention,
             log_removal_policy=log_removal,
         )
-        self.triggers = Triggers(self, "Triggers", ingest=fns["ingest"], recovery=fns["recovery"])
+        self.triggers = Triggers(
+            self,
+            "Triggers",
+            ingest=fns["ingest"],
+            recovery=fns["recovery"],
+            recovery_watch=fns["recovery_watch"],
+        )
 
-        self._grant_state_machine(topics)
+        self._grant_state_machine(tuple(topics.values()))
         self._grant_functions()
         self._grant_postmortem()
+        self.callback_api = self._callback_api(log_retention, log_removal)
         self._outputs()
 
     # -- construction helpers -------------------------------------------------------------
@@ -219,6 +258,10 @@ class IncidentRunbookStack(Stack):
             "create_channel",
             "monitor_recovery",
             "recovery",
+            "escalate",
+            "check_stability",
+            "recovery_watch",
+            "slack_actions",
             "create_postmortem",
         ):
             table.grant_read_write_data(fns[step])
@@ -229,11 +272,38 @@ class IncidentRunbookStack(Stack):
 
         # Task tokens: SendTaskSuccess is authorised against the state machine that issued
         # the token, so it is scoped to this state machine (by its known ARN, see above).
-        for step in ("monitor_recovery", "recovery"):
+        for step in ("monitor_recovery", "recovery", "recovery_watch", "slack_actions"):
             fns[step].add_to_role_policy(
                 iam.PolicyStatement(
                     actions=["states:SendTaskSuccess"], resources=[self.state_machine_arn]
                 )
+            )
+        fns["recovery_watch"].add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:SendTaskHeartbeat"], resources=[self.state_machine_arn]
+            )
+        )
+
+        # escalate pages the escalation topic (and gets the key's data-key access with it).
+        self.notifications.escalation_topic.grant_publish(fns["escalate"])
+        nag.iam5(fns.roles["escalate"], "Action::kms:GenerateDataKey*", nag.KMS_GRANT_WILDCARDS)
+
+        # check_stability and recovery_watch read the state of the incident's alarm.
+        alarms_arn = self.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name="*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        for step in ("check_stability", "recovery_watch"):
+            fns[step].add_to_role_policy(
+                iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[alarms_arn])
+            )
+            nag.iam5(
+                fns.roles[step],
+                f"Resource::{self.resolve(alarms_arn)}",
+                "Reads the state of the alarms of open incidents, known only at run time; "
+                "read-only and limited to this account's alarms in this region.",
             )
 
         # Evidence and postmortems are written (only) under incidents/<incident_id>/.
@@ -273,8 +343,8 @@ class IncidentRunbookStack(Stack):
                     arn_format=ArnFormat.COLON_RESOURCE_NAME,
                 )
             )
-            # create_channel opens the channel; create_postmortem posts the postmortem's link.
-            for step in ("create_channel", "create_postmortem"):
+            # create_channel opens the channel; the others post updates in it.
+            for step in SLACK_STEPS:
                 fns[step].add_to_role_policy(
                     iam.PolicyStatement(
                         actions=["secretsmanager:GetSecretValue"], resources=[secret_arn]
@@ -315,6 +385,22 @@ class IncidentRunbookStack(Stack):
             role_name,
         )
 
+    def _callback_api(
+        self, log_retention: logs.RetentionDays, log_removal: RemovalPolicy
+    ) -> SlackCallbackApi | None:
+        """The HTTP API behind Slack's buttons, when Slack is configured. Not on the emulator:
+        moto's CloudFormation does not create API Gateway v2 resources (the e2e tests call the
+        function with the HTTP API's event shape instead)."""
+        if self.settings.local or not self.settings.slack_secret_name:
+            return None
+        return SlackCallbackApi(
+            self,
+            "SlackCallbackApi",
+            function=self.functions["slack_actions"],
+            log_retention=log_retention,
+            log_removal_policy=log_removal,
+        )
+
     def _grant_postmortem(self) -> None:
         grant_postmortem(
             self,
@@ -344,15 +430,23 @@ class IncidentRunbookStack(Stack):
             value=self.storage.artifact_bucket.bucket_name,
             description="S3 bucket of diagnostics evidence and postmortems",
         )
-        CfnOutput(
-            self,
-            "PagingTopicArn",
-            value=self.notifications.paging_topic.topic_arn,
-            description="SNS topic that pages on-call (subscribe your pager)",
-        )
-        CfnOutput(
-            self,
-            "NotificationTopicArn",
-            value=self.notifications.notification_topic.topic_arn,
-            description="SNS topic of team notifications (standard incidents)",
-        )
+        descriptions = {
+            "CriticalTopicArn": "SNS topic that pages on-call for critical incidents",
+            "HighTopicArn": "SNS topic that pages on-call for high incidents",
+            "NotificationTopicArn": "SNS topic of team notifications (standard incidents)",
+            "EscalationTopicArn": "SNS topic of escalations (nobody resolved it in time)",
+        }
+        for key, name in TOPIC_SUBSTITUTIONS.items():
+            CfnOutput(
+                self,
+                key,
+                value=self.notifications.topics[name].topic_arn,
+                description=descriptions[key],
+            )
+        if self.callback_api is not None:
+            CfnOutput(
+                self,
+                "SlackActionsUrl",
+                value=self.callback_api.url,
+                description="Slack app Interactivity Request URL (Acknowledge/Resolve buttons)",
+            )

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 CONTEXT_KEY = "incident-runbook"
@@ -77,14 +77,52 @@ def _default_source_severity() -> dict[str, Severity]:
     }
 
 
+Protocol = Literal["email", "sms", "https"]
+TopicName = Literal["critical", "high", "standard", "escalation"]
+TOPICS: tuple[TopicName, ...] = ("critical", "high", "standard", "escalation")
+_ENDPOINT_FORMS: dict[str, re.Pattern[str]] = {
+    "email": re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    "sms": re.compile(r"^\+[1-9][0-9]{6,14}$"),  # E.164
+    "https": re.compile(r"^https://[^\s]+$"),
+}
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# The recovery watch runs every minute on AWS; a heartbeat must survive one missed run.
+MIN_AWS_HEARTBEAT_SECONDS = 120
+
+
+class Subscription(_Model):
+    """One subscriber of a topic: an email address, an E.164 phone number or an https URL."""
+
+    protocol: Protocol
+    endpoint: str = Field(min_length=1, max_length=2048)
+
+    @model_validator(mode="after")
+    def _endpoint_fits_protocol(self) -> Subscription:
+        if not _ENDPOINT_FORMS[self.protocol].fullmatch(self.endpoint):
+            raise ValueError(f"{self.protocol} endpoint {self.endpoint!r} is not valid")
+        return self
+
+
+def _no_subscribers() -> dict[TopicName, tuple[Subscription, ...]]:
+    return {topic: () for topic in TOPICS}
+
+
 SOURCE_KEY = re.compile(r"^[a-z0-9][a-z0-9.-]*(/[A-Za-z0-9_]+)?$")
 
 
 class Settings(_Model):
     """Everything a deployment can tune; see docs/contracts.md for what each key means."""
 
+    # Paging and escalation (docs/contracts.md, "Paging, escalation and operator actions").
     recovery_timeout_seconds: int = Field(default=3600, ge=1, le=MAX_TASK_TIMEOUT_SECONDS)
+    heartbeat_seconds: int = Field(default=300, ge=1, le=MAX_TASK_TIMEOUT_SECONDS)
+    stabilisation_seconds: int = Field(default=300, ge=0, le=24 * 3600)
+    max_escalations: int = Field(default=2, ge=0, le=20)
+    subscriptions: dict[TopicName, tuple[Subscription, ...]] = Field(
+        default_factory=_no_subscribers
+    )
     slack_secret_name: str = ""
+    slack_responders: tuple[str, ...] = ()
     default_severity: Severity = "standard"
     severity_patterns: tuple[SeverityPattern, ...] = Field(default_factory=_default_patterns)
     namespace_severity: dict[str, Severity] = Field(default_factory=_default_namespace_severity)
@@ -126,6 +164,51 @@ class Settings(_Model):
         if bad:
             raise ValueError(f"sourceSeverity keys are `source` or `source/category`; got {bad}")
         return value
+
+    @field_validator("subscriptions")
+    @classmethod
+    def _every_topic(
+        cls, value: dict[TopicName, tuple[Subscription, ...]]
+    ) -> dict[TopicName, tuple[Subscription, ...]]:
+        return {topic: tuple(value.get(topic, ())) for topic in TOPICS}
+
+    @field_validator("slack_responders")
+    @classmethod
+    def _user_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [user for user in value if not SLACK_USER_ID.fullmatch(user)]
+        if bad:
+            raise ValueError(f"slackResponders are Slack user ids (U.../W...); got {bad}")
+        return value
+
+    @model_validator(mode="after")
+    def _heartbeat_survives_a_missed_watch(self) -> Settings:
+        if self.local:
+            return self
+        if not self.heartbeat_checked:
+            # Step Functions requires HeartbeatSeconds < TimeoutSeconds (checked at run time
+            # when both come from paths): refuse at synth rather than fail mid-incident.
+            raise ValueError(
+                f"heartbeatSeconds ({self.heartbeat_seconds}) must be smaller than "
+                f"recoveryTimeoutSeconds ({self.recovery_timeout_seconds})"
+            )
+        if self.heartbeat_seconds < MIN_AWS_HEARTBEAT_SECONDS:
+            raise ValueError(
+                f"heartbeatSeconds must be at least {MIN_AWS_HEARTBEAT_SECONDS} on AWS: the "
+                "recovery watch sends heartbeats once a minute"
+            )
+        return self
+
+    @property
+    def heartbeat_checked(self) -> bool:
+        """A heartbeat as long as the wait could never lapse first (allowed on the emulator
+        only, whose tests shorten the wait without caring for heartbeats)."""
+        return self.heartbeat_seconds < self.recovery_timeout_seconds
+
+    def state_heartbeat_seconds(self) -> int:
+        """MonitorRecovery's HeartbeatSeconds: the setting, or (unchecked) past the wait's end."""
+        if self.heartbeat_checked:
+            return self.heartbeat_seconds
+        return min(self.recovery_timeout_seconds + 60, MAX_TASK_TIMEOUT_SECONDS)
 
     @field_validator("slack_secret_name")
     @classmethod

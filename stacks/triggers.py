@@ -139,6 +139,7 @@ class Triggers(Construct):
         *,
         ingest: lambda_.IFunction,
         recovery: lambda_.IFunction,
+        recovery_watch: lambda_.IFunction,
         max_event_age_hours: int = 2,
         retry_attempts: int = 8,
     ) -> None:
@@ -163,6 +164,23 @@ class Triggers(Construct):
         self.alarm_dead_letter_queue = self.dead_letter_queues["AlarmRule"]
         self.recovery_rule = self.rules["RecoveryRule"]
         self.recovery_dead_letter_queue = self.dead_letter_queues["RecoveryRule"]
+        self.watch_rule = self._watch(recovery_watch)
+
+    def _watch(self, function: lambda_.IFunction) -> events.Rule:
+        """Every minute: heartbeats for waiting incidents. A missed run is repaired by the next
+        one, so events are not retried or kept (an old tick is worth nothing)."""
+        function.configure_async_invoke(retry_attempts=0, max_event_age=Duration.minutes(1))
+        return events.Rule(
+            self,
+            "RecoveryWatchSchedule",
+            description="Every minute: task heartbeats and missed recoveries (Incident Runbook)",
+            schedule=events.Schedule.rate(Duration.minutes(1)),
+            targets=[
+                targets.LambdaFunction(
+                    function, max_event_age=Duration.minutes(1), retry_attempts=0
+                )
+            ],
+        )
 
     def _queue(self, construct_id: str) -> sqs.Queue:
         queue = sqs.Queue(

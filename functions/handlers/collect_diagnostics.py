@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
+from chat.updates import post_update
 from diagnostics.evidence import EvidenceStore, overall_status, summarise
 from diagnostics.finding import FAILED_STATUSES
 from diagnostics.health import StoredHealthEvents
@@ -15,8 +17,10 @@ from diagnostics.support_case import draft
 from diagnostics.verdict import decide
 from incidents.model import Incident
 from incidents.payloads import IncidentPayload, parse_payload
+from incidents.repository import IncidentRepository
 from shared import aws
 from shared.config import settings
+from shared.errors import IncidentError
 from shared.observability import MetricUnit, logger, metrics, tracer, track_incident
 from shared.timeutil import iso, now_iso, utcnow
 
@@ -84,4 +88,22 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         extra={"status": status, "sources": len(findings), "verdict": verdict["domain"]},
     )
     summary = summarise(findings, span, verdict, case)
+    _announce(cfg.incident_table_name, incident.incident_id, verdict, status)
     return {"status": status, "summary": summary, "evidence_uri": uri}
+
+
+def _announce(table_name: str, incident_id: str, verdict: dict[str, Any], status: str) -> None:
+    """Keep the verdict on the incident (escalation pages and `runbook show` quote it) and tell
+    the channel. Evidence is already safe in S3, so neither may fail the step."""
+    if not table_name:
+        return
+    short = {key: str(verdict.get(key, ""))[:500] for key in ("domain", "headline", "scope")}
+    repo = IncidentRepository(aws.dynamodb_table(table_name))
+    try:
+        repo.update(incident_id, {"verdict": short}, "diagnosed", short["headline"])
+    except (IncidentError, ClientError) as exc:
+        logger.warning("verdict not recorded", extra={"reason": str(exc)})
+        return
+    incident = repo.find(incident_id)
+    if incident is not None:
+        post_update(incident, f":mag: Diagnostics {status}: {short['headline']}")

@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from chat.updates import post_update
 from incidents.events import parse_alarm_event
 from incidents.payloads import ResolveRequest, parse_payload
 from incidents.repository import IncidentRepository
@@ -80,4 +81,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"status": "already_resolved", "incident_id": incident_id, "reason": str(exc)}
     metrics.add_metric(name="IncidentsRecovered", unit=MetricUnit.Count, value=1)
     logger.info("resolution accepted", extra={"outcome": outcome, "by": request.by})
+    incident = repo.find(incident_id)
+    if incident is not None:
+        line = (
+            f":large_green_circle: {request.by} reports OK: confirming it through the "
+            "stabilisation wait before closing."
+            if from_alarm
+            else f":white_check_mark: Resolved by {request.by}. The postmortem follows."
+        )
+        post_update(incident, line)
     return {"status": outcome, "incident_id": incident_id}

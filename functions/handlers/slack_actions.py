@@ -18,10 +18,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
+
 from callbacks.interactions import Ignored, Interaction, InvalidInteraction, parse_interaction
 from callbacks.responses import slack_reply
 from callbacks.signature import BadSignature, SignatureError, verify
-
 from chat.secret import slack_credentials
 from incidents.repository import IncidentRepository
 from recovery.operator import OperatorActions

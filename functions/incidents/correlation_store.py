@@ -21,10 +21,9 @@ TIMELINE_CAP = 200
 SIGNAL_IDS_CAP = 1000
 
 _OPEN = {":open": "OPEN", ":monitoring": "MONITORING"}
-_IS_OPEN = (
-    "#s IN (:open, :monitoring) AND attribute_not_exists(resolved_at) "
-    "AND attribute_not_exists(recovery_signal)"
-)
+# An alarm that went OK (recovering / a pending `recovered` signal) is still open: it is
+# being confirmed and may fire again. Resolutions always set resolved_at.
+_IS_OPEN = "#s IN (:open, :monitoring) AND attribute_not_exists(resolved_at)"
 
 
 def _entry(at: str, event: str, detail: str) -> list[dict[str, str]]:
@@ -139,7 +138,8 @@ class CorrelationStore:
             "SET #s = :open, reopen_count = :count, last_signal_at = :at, updated_at = :now, "
             "signal_count = if_not_exists(signal_count, :zero) + :one, starting = :starting, "
             "#tl = list_append(if_not_exists(#tl, :empty), :entry) "
-            "REMOVE resolved_at, resolved_by, resolution_note, recovery_signal, task_token "
+            "REMOVE resolved_at, resolved_by, resolution_note, recovery_signal, task_token, "
+            "recovering, acknowledged_at, acknowledged_by, acknowledgement_note, timeout_count "
             "ADD signal_ids :sids",
             f"attribute_exists(incident_id) AND NOT ({_IS_OPEN}) AND {seen} "
             "AND (attribute_not_exists(signal_ids) OR NOT contains(signal_ids, :sid))",

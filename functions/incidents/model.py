@@ -102,11 +102,24 @@ class Incident(BaseModel):
     reopen_count: int | None = None
     aws_side: bool | None = None
     health_event_arn: str | None = None
+    # Paging and escalation (docs/contracts.md, "Paging, escalation and operator actions").
+    acknowledged_at: str | None = None
+    acknowledged_by: str | None = None
+    acknowledgement_note: str | None = None
+    escalation_count: int | None = None
+    timeout_count: int | None = None
+    last_escalated_at: str | None = None
+    flap_count: int | None = None
+    # The diagnostics verdict, short (`domain`, `headline`, `scope`), for pages and updates.
+    verdict: dict[str, Any] | None = None
+    # The alarm went OK and the workflow is stabilising: still open, so a re-fire joins it.
+    recovering: RecoverySignal | None = None
 
     @property
     def is_open(self) -> bool:
-        """Still being worked: OPEN/MONITORING and no resolution recorded yet."""
-        return self.status in OPEN_STATUSES and not self.resolved_at and not self.recovery_signal
+        """Still being worked: OPEN/MONITORING and no resolution recorded yet (an alarm that
+        went OK and is being confirmed still counts as open: it may fire again)."""
+        return self.status in OPEN_STATUSES and not self.resolved_at
 
     def closed_at(self) -> str | None:
         """When the incident stopped being open (its resolution, else its last update)."""

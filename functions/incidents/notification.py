@@ -14,7 +14,7 @@ SUBJECT_LIMIT = 99
 _NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]+")
 
 
-def _ascii_line(text: str) -> str:
+def ascii_line(text: str) -> str:
     return re.sub(r"\s+", " ", _NOT_PRINTABLE_ASCII.sub(" ", text)).strip()
 
 
@@ -28,7 +28,7 @@ def subject(incident: Incident) -> str:
     what = incident.alarm_name or incident.title
     if incident.reopen_count:
         what += " (reopened)"
-    text = _ascii_line(f"[{incident.severity.upper()}] {service_of(incident)}: {what}")
+    text = ascii_line(f"[{incident.severity.upper()}] {service_of(incident)}: {what}")
     if len(text) > SUBJECT_LIMIT:
         text = text[: SUBJECT_LIMIT - 3].rstrip() + "..."
     return text

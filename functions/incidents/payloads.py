@@ -3,7 +3,7 @@ malformed payload fails fast with InvalidIncidentInput instead of a KeyError dee
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -43,6 +43,29 @@ class PostmortemPayload(BaseModel):
     response: dict[str, Any] = Field(default_factory=dict)
     recovery: dict[str, Any] = Field(default_factory=dict)
     execution_arn: str = Field(min_length=1)
+
+
+class EscalationRequest(BaseModel):
+    """Why the workflow escalates: its wait timed out, its heartbeat lapsed, or an operator."""
+
+    reason: Literal["timeout", "heartbeat", "operator"]
+    by: str = Field(default="runbook", max_length=200)
+    note: str = Field(default="", max_length=2000)
+
+
+class EscalatePayload(BaseModel):
+    """Escalate's `{incident, request, execution_arn}`."""
+
+    incident: Incident
+    request: EscalationRequest
+    execution_arn: str = ""
+
+
+class StabilityPayload(BaseModel):
+    """CheckStability's `{incident, recovery}` (recovery: what MonitorRecovery resumed with)."""
+
+    incident: Incident
+    recovery: dict[str, Any] = Field(default_factory=dict)
 
 
 class ResolveRequest(BaseModel):

@@ -193,21 +193,38 @@ class IncidentRepository:
         )
 
     def take_token(self, incident_id: str, token: str, resolution: RecoverySignal) -> bool:
-        """Remove the token if it is still `token` and record who resolved; False on a lost race."""
+        """Remove the token if it is still `token` and record the resolution; False on a lost
+        race. An alarm OK (`recovered`) is recorded as `recovering` (confirmed later by the
+        stabilisation check), an operator's resolve as resolved at once."""
+        sets, values = _resolution(resolution)
         return self._write(
             incident_id,
             UpdateExpression=(
-                "REMOVE task_token SET resolved_at = :at, resolved_by = :by, "
-                "resolution_note = :note, updated_at = :at, "
+                f"REMOVE task_token SET {sets}, updated_at = :at, "
+                "#tl = list_append(if_not_exists(#tl, :empty), :entry)"
+            ),
+            ConditionExpression="task_token = :t",
+            ExpressionAttributeNames={"#tl": "timeline"},
+            ExpressionAttributeValues={":t": token, **values, ":empty": []},
+        )
+
+    def take_token_for(self, incident_id: str, token: str, event: str, detail: str) -> bool:
+        """Remove the token if it is still `token`, recording why (an operator's escalation);
+        False on a lost race."""
+        now = now_iso()
+        return self._write(
+            incident_id,
+            UpdateExpression=(
+                "REMOVE task_token SET updated_at = :u, "
                 "#tl = list_append(if_not_exists(#tl, :empty), :entry)"
             ),
             ConditionExpression="task_token = :t",
             ExpressionAttributeNames={"#tl": "timeline"},
             ExpressionAttributeValues={
                 ":t": token,
-                **_resolution_values(resolution),
+                ":u": now,
                 ":empty": [],
-                ":entry": [_entry(resolution.at, "resolved", f"by {resolution.by}")],
+                ":entry": [_entry(now, event, detail)],
             },
         )
 
@@ -216,7 +233,7 @@ class IncidentRepository:
         return self._write(
             incident_id,
             UpdateExpression=(
-                "SET task_token = :t REMOVE resolved_at, resolved_by, resolution_note"
+                "SET task_token = :t REMOVE resolved_at, resolved_by, resolution_note, recovering"
             ),
             ConditionExpression="attribute_not_exists(task_token)",
             ExpressionAttributeValues={":t": token},
@@ -224,11 +241,11 @@ class IncidentRepository:
 
     def record_recovery_signal(self, incident_id: str, signal: RecoverySignal) -> bool:
         """Record an OK that arrived before the token; False if a token (or signal) is there."""
+        sets, values = _resolution(signal, event="recovery signal")
         return self._write(
             incident_id,
             UpdateExpression=(
-                "SET recovery_signal = :sig, resolved_at = :at, resolved_by = :by, "
-                "resolution_note = :note, updated_at = :at, "
+                f"SET recovery_signal = :sig, {sets}, updated_at = :at, "
                 "#tl = list_append(if_not_exists(#tl, :empty), :entry)"
             ),
             ConditionExpression=(
@@ -238,12 +255,126 @@ class IncidentRepository:
             ExpressionAttributeNames={"#s": "status", "#tl": "timeline"},
             ExpressionAttributeValues={
                 ":sig": signal.model_dump(),
-                **_resolution_values(signal),
+                **values,
                 ":r": "RESOLVED",
                 ":x": "UNRESOLVED",
                 ":empty": [],
-                ":entry": [_entry(signal.at, "recovery signal", f"by {signal.by}")],
             },
+        )
+
+    # -- acknowledgement, escalation, stabilisation ----------------------------------------
+    def acknowledge(self, incident_id: str, by: str, note: str) -> bool:
+        """Record the first acknowledgement of an open incident; False if it is closed or was
+        acknowledged already (the caller re-reads to say which)."""
+        now = now_iso()
+        return self._write(
+            incident_id,
+            UpdateExpression=(
+                "SET acknowledged_at = :at, acknowledged_by = :by, acknowledgement_note = :note, "
+                "updated_at = :at, #tl = list_append(if_not_exists(#tl, :empty), :entry)"
+            ),
+            ConditionExpression=(
+                "attribute_exists(incident_id) AND attribute_not_exists(acknowledged_at) "
+                "AND attribute_not_exists(resolved_at) AND #s IN (:o, :m)"
+            ),
+            ExpressionAttributeNames={"#s": "status", "#tl": "timeline"},
+            ExpressionAttributeValues={
+                ":at": now,
+                ":by": by,
+                ":note": note,
+                ":o": "OPEN",
+                ":m": "MONITORING",
+                ":empty": [],
+                ":entry": [_entry(now, "acknowledged", f"by {by}" + (f": {note}" if note else ""))],
+            },
+            missing_ok=False,
+        )
+
+    def record_escalation(
+        self, incident_id: str, *, timed_out: bool, paged: bool, detail: str
+    ) -> Incident:
+        """Count a timeout (the wait's token is spent: removed) and/or an escalation page;
+        returns the incident as updated (ReturnValues ALL_NEW: the counts are exact)."""
+        now = now_iso()
+        adds = []
+        values: dict[str, Any] = {":u": now, ":one": 1, ":empty": []}
+        event = "escalated" if paged else "still open (acknowledged)"
+        values[":entry"] = [_entry(now, event, detail)]
+        sets = ["updated_at = :u", "#tl = list_append(if_not_exists(#tl, :empty), :entry)"]
+        if timed_out:
+            adds.append("timeout_count :one")
+        if paged:
+            adds.append("escalation_count :one")
+            sets.append("last_escalated_at = :u")
+        expression = "SET " + ", ".join(sets)
+        if adds:
+            expression += " ADD " + ", ".join(adds)
+        if timed_out:
+            expression += " REMOVE task_token"
+        with transient_errors("DynamoDB UpdateItem"):
+            try:
+                answer = self._table.update_item(
+                    Key={"incident_id": incident_id},
+                    UpdateExpression=expression,
+                    ConditionExpression="attribute_exists(incident_id)",
+                    ExpressionAttributeNames={"#tl": "timeline"},
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )
+            except ClientError as exc:
+                _conditional(exc)
+                raise IncidentNotFound(f"no incident {incident_id!r}") from exc
+        return Incident.from_item(answer["Attributes"])
+
+    def confirm_recovery(self, incident_id: str, recovering: RecoverySignal, detail: str) -> bool:
+        """The alarm stayed OK through stabilisation: the recovery becomes the resolution."""
+        now = now_iso()
+        return self._write(
+            incident_id,
+            UpdateExpression=(
+                "SET resolved_at = :at, resolved_by = :by, resolution_note = :note, "
+                "updated_at = :u, #tl = list_append(if_not_exists(#tl, :empty), :entry) "
+                "REMOVE recovering"
+            ),
+            ConditionExpression=_UNRESOLVED,
+            ExpressionAttributeNames={"#tl": "timeline"},
+            ExpressionAttributeValues={
+                ":at": recovering.at,
+                ":by": recovering.by,
+                ":note": recovering.note,
+                ":u": now,
+                ":empty": [],
+                ":entry": [_entry(now, "recovered", detail)],
+            },
+        )
+
+    def record_flap(self, incident_id: str, detail: str) -> bool:
+        """The alarm fired again while stabilising: forget the recovery, count the flap, and
+        let MonitorRecovery wait again (it stores a new token)."""
+        now = now_iso()
+        return self._write(
+            incident_id,
+            UpdateExpression=(
+                "SET updated_at = :u, #tl = list_append(if_not_exists(#tl, :empty), :entry) "
+                "ADD flap_count :one REMOVE recovering, recovery_signal"
+            ),
+            ConditionExpression=_UNRESOLVED,
+            ExpressionAttributeNames={"#tl": "timeline"},
+            ExpressionAttributeValues={
+                ":u": now,
+                ":one": 1,
+                ":empty": [],
+                ":entry": [_entry(now, "flapped", detail)],
+            },
+        )
+
+    def drop_token(self, incident_id: str, token: str) -> bool:
+        """Forget a token the workflow no longer waits on (seen by the recovery watch)."""
+        return self._write(
+            incident_id,
+            UpdateExpression="REMOVE task_token",
+            ConditionExpression="task_token = :t",
+            ExpressionAttributeValues={":t": token},
         )
 
     def record_invalid_event(self, raw_event: Any, reason: str) -> str:
@@ -297,9 +428,21 @@ class IncidentRepository:
         return self.find(str(item["incident_id"]))
 
 
+_UNRESOLVED = "attribute_exists(incident_id) AND attribute_not_exists(resolved_at)"
+
+
 def _entry(at: str, event: str, detail: str) -> dict[str, str]:
     return TimelineEntry(at=at, event=event, detail=detail).model_dump()
 
 
-def _resolution_values(signal: RecoverySignal) -> dict[str, str]:
-    return {":at": signal.at, ":by": signal.by, ":note": signal.note}
+def _resolution(signal: RecoverySignal, event: str = "") -> tuple[str, dict[str, Any]]:
+    """The SET clause and values that record a resolution: `recovering` for an alarm OK (the
+    stabilisation check confirms it), the resolved_* fields for an operator's resolve."""
+    values: dict[str, Any] = {":at": signal.at}
+    if signal.status == "recovered":
+        values[":rec"] = signal.model_dump()
+        values[":entry"] = [_entry(signal.at, event or "recovering", f"by {signal.by}")]
+        return "recovering = :rec", values
+    values.update({":by": signal.by, ":note": signal.note})
+    values[":entry"] = [_entry(signal.at, event or "resolved", f"by {signal.by}")]
+    return "resolved_at = :at, resolved_by = :by, resolution_note = :note", values

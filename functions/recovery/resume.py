@@ -39,12 +39,17 @@ def send_success(sfn: Any, token: str, signal: RecoverySignal) -> None:
     sfn.send_task_success(taskToken=token, output=json.dumps(task_output(signal)))
 
 
-def closed_reason(incident: Incident) -> str | None:
-    """Why the incident can no longer be resolved, or None if it still can."""
-    if incident.resolved_at or incident.recovery_signal:
+def closed_reason(incident: Incident, status: str = "resolved") -> str | None:
+    """Why the incident can no longer be resolved (with `status`), or None if it still can.
+    An operator may still resolve an incident whose alarm went OK and is being confirmed; a
+    second OK may not (one recovery is in progress)."""
+    if incident.resolved_at:
         return f"resolved at {incident.resolved_at} by {incident.resolved_by}"
     if incident.status in ("RESOLVED", "UNRESOLVED"):
         return f"closed as {incident.status}"
+    pending = incident.recovery_signal or (incident.recovering if status == "recovered" else None)
+    if pending:
+        return f"recovering since {pending.at} ({pending.by}): the runbook is confirming it"
     return None
 
 
@@ -65,25 +70,29 @@ class RecoveryResumer:
         """`resumed` (the workflow goes on now) or `recorded` (it will, once it waits)."""
         for _ in range(MAX_ATTEMPTS):
             incident = self._repo.get(incident_id)
-            reason = closed_reason(incident)
+            reason = closed_reason(incident, status)
             if reason:
                 raise AlreadyResolved(f"incident {incident_id} is already {reason}")
             signal = RecoverySignal(at=now_iso(), by=by, note=note, status=status)
             token = incident.task_token
             if token and self._repo.take_token(incident_id, token, signal):
-                self._resume(incident_id, token, signal)
-                return "resumed"
+                return self._resume(incident_id, token, signal)
             if not token and self._repo.record_recovery_signal(incident_id, signal):
                 return "recorded"
             # Lost a race (a token arrived, or another resolver won): look again.
         raise TransientDependencyError(f"incident {incident_id} kept changing; try again")
 
-    def _resume(self, incident_id: str, token: str, signal: RecoverySignal) -> None:
+    def _resume(self, incident_id: str, token: str, signal: RecoverySignal) -> Outcome:
         try:
             send_success(self._sfn, token, signal)
+            return "resumed"
         except ClientError as exc:
             code = error_code(exc)
             if code in _WAIT_OVER:
+                # The wait ended meanwhile (a timeout: the workflow escalates and waits again),
+                # so keep the resolution for the next wait to pick up.
+                if self._repo.record_recovery_signal(incident_id, signal):
+                    return "recorded"
                 raise WaitExpired(
                     f"incident {incident_id}: the workflow no longer waits ({code}); "
                     "it closes the incident as unresolved"

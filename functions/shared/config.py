@@ -29,6 +29,8 @@ ENV_NAMES = {
     "slack_api_url": "SLACK_API_URL",
     "timezone": "TIMEZONE",
     "diagnostics_role_name": "DIAGNOSTICS_ROLE_NAME",
+    "escalation_topic_arn": "ESCALATION_TOPIC_ARN",
+    "max_escalations": "MAX_ESCALATIONS",
 }
 
 
@@ -48,6 +50,10 @@ class Settings(BaseModel):
     timezone: str = "UTC"
     # Role assumed in member accounts for read-only diagnostics ("" = same account only).
     diagnostics_role_name: str = ""
+    # Escalation (docs/contracts.md): where escalation pages go, and how many timeouts are
+    # escalated before the incident closes as unresolved.
+    escalation_topic_arn: str = ""
+    max_escalations: int = Field(default=2, ge=0, le=20)
 
     @field_validator("severity_policy", mode="before")
     @classmethod

@@ -50,6 +50,14 @@ class AlreadyResolved(IncidentError):
     """The incident was already resolved: a second resolve must never resume twice."""
 
 
+class AlreadyAcknowledged(IncidentError):
+    """Somebody acknowledged the incident before: the message says who and when."""
+
+
+class NotWaiting(IncidentError):
+    """The workflow is not waiting for recovery right now (still responding or stabilising)."""
+
+
 class ConfigurationError(IncidentError):
     """A required environment variable is missing or invalid (a deployment bug)."""
 

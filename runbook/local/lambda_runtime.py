@@ -36,7 +36,8 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 # What a process inherits from the emulator: enough to start Python, nothing about AWS.
-INHERITED_VARIABLES = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
+# SLACK_API_URL: a local fake Slack Web API (tests, demos) reaches every function this way.
+INHERITED_VARIABLES = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "SLACK_API_URL")
 ASYNC_RETRY_DELAYS = (1.0, 2.0)  # Lambda retries a failed async event twice (minutes on AWS)
 
 

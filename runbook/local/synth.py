@@ -15,8 +15,15 @@ from pathlib import Path
 from typing import Any
 
 CONTEXT_KEY = "incident-runbook"
-# The emulator's defaults: local mode and a recovery wait short enough to watch it time out.
-LOCAL_SETTINGS: dict[str, Any] = {"local": True, "recoveryTimeoutSeconds": 60}
+# The emulator's defaults: local mode and waits short enough to watch them pass (a heartbeat
+# well within the wait, a few seconds of stabilisation, one escalation before closing).
+LOCAL_SETTINGS: dict[str, Any] = {
+    "local": True,
+    "recoveryTimeoutSeconds": 60,
+    "heartbeatSeconds": 20,
+    "stabilisationSeconds": 3,
+    "maxEscalations": 1,
+}
 
 
 class SynthError(RuntimeError):

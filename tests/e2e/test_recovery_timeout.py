@@ -32,10 +32,12 @@ def test_unresolved_incident_times_out_into_the_postmortem(tmp_path: Path) -> No
     assert completed.returncode == 0, completed.stderr[-3000:]
     outcome = json.loads(completed.stdout.strip().splitlines()[-1])
     assert outcome["status"] == "SUCCEEDED"
+    # Each wait timed out: one escalation (maxEscalations is 1 on the emulator), then closed.
     assert outcome["output"]["recovery"] == {
         "status": "timed_out",
         "by": "timeout",
-        "error": "States.Timeout",
+        "error": "timeout",
     }
+    assert outcome["output"]["escalation"]["close"] is True
     assert outcome["output"]["postmortem"]["status"] == "written"
     assert outcome["incident_status"] == "UNRESOLVED"

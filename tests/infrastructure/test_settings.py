@@ -32,7 +32,12 @@ def test_cdk_json_runs_the_app_with_python() -> None:
 def test_every_contract_key_is_camel_case_in_cdk_json() -> None:
     assert set(DOCUMENTED) == {
         "recoveryTimeoutSeconds",
+        "heartbeatSeconds",
+        "stabilisationSeconds",
+        "maxEscalations",
+        "subscriptions",
         "slackSecretName",
+        "slackResponders",
         "defaultSeverity",
         "severityPatterns",
         "namespaceSeverity",
@@ -50,10 +55,10 @@ def test_every_contract_key_is_camel_case_in_cdk_json() -> None:
 
 
 def test_camel_case_and_snake_case_are_both_accepted() -> None:
-    camel = Settings.from_context({"recoveryTimeoutSeconds": 60, "slackSecretName": "s"})
-    snake = Settings.from_context({"recovery_timeout_seconds": 60, "slack_secret_name": "s"})
+    camel = Settings.from_context({"recoveryTimeoutSeconds": 600, "slackSecretName": "s"})
+    snake = Settings.from_context({"recovery_timeout_seconds": 600, "slack_secret_name": "s"})
     assert camel == snake
-    assert camel.recovery_timeout_seconds == 60
+    assert camel.recovery_timeout_seconds == 600
 
 
 def test_a_json_string_from_cdk_dash_c_is_accepted() -> None:
@@ -132,3 +137,55 @@ def test_environment_falls_back_only_when_nothing_is_set(clean_cdk_env: pytest.M
 
     env = resolve_environment(App(context={"account": "222222222222", "region": "ap-south-1"}))
     assert (env.account, env.region) == ("222222222222", "ap-south-1")
+
+
+def test_subscriptions_are_validated_per_protocol_and_cover_every_topic() -> None:
+    settings = Settings.from_context(
+        {
+            "subscriptions": {
+                "critical": [
+                    {"protocol": "email", "endpoint": "oncall@example.com"},
+                    {"protocol": "sms", "endpoint": "+14155550100"},
+                ],
+                "escalation": [{"protocol": "https", "endpoint": "https://pager.example.com/x"}],
+            }
+        }
+    )
+    assert [s.protocol for s in settings.subscriptions["critical"]] == ["email", "sms"]
+    assert settings.subscriptions["high"] == ()
+    assert set(settings.subscriptions) == {"critical", "high", "standard", "escalation"}
+    for bad in (
+        {"protocol": "sms", "endpoint": "555-0100"},
+        {"protocol": "email", "endpoint": "not-an-address"},
+        {"protocol": "https", "endpoint": "http://insecure.example.com"},
+        {"protocol": "lambda", "endpoint": "arn:aws:lambda:us-east-1:1:function:x"},
+    ):
+        with pytest.raises(ValidationError):
+            Settings.from_context({"subscriptions": {"critical": [bad]}})
+    with pytest.raises(ValidationError):
+        Settings.from_context({"subscriptions": {"pager": []}})
+
+
+def test_heartbeat_must_outlive_a_missed_watch_run_on_aws_but_not_locally() -> None:
+    with pytest.raises(ValidationError, match="at least 120"):
+        Settings.from_context({"heartbeatSeconds": 60})
+    local = Settings.from_context(
+        {"heartbeatSeconds": 10, "recoveryTimeoutSeconds": 20, "local": True}
+    )
+    assert local.state_heartbeat_seconds() == 10
+
+
+def test_a_heartbeat_longer_than_the_wait_is_refused_on_aws_and_unchecked_locally() -> None:
+    with pytest.raises(ValidationError, match="smaller than recoveryTimeoutSeconds"):
+        Settings.from_context({"recoveryTimeoutSeconds": 240})
+    settings = Settings.from_context({"recoveryTimeoutSeconds": 60, "local": True})
+    assert not settings.heartbeat_checked
+    assert settings.state_heartbeat_seconds() > 60
+
+
+def test_slack_responders_are_user_ids() -> None:
+    assert Settings.from_context({"slackResponders": ["U012AB3CD"]}).slack_responders == (
+        "U012AB3CD",
+    )
+    with pytest.raises(ValidationError, match="Slack user ids"):
+        Settings.from_context({"slackResponders": ["@alice"]})

@@ -16,6 +16,7 @@ from incidents import alarm_tags
 from incidents.repository import IncidentRepository
 
 REGION = "us-east-1"
+TABLE_NAME = "incident-runbook-incidents"
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +43,17 @@ def _fire(alarm_event: Callable[..., dict[str, Any]], context: Any, minutes: flo
 
 
 def _recover(alarm_event: Callable[..., dict[str, Any]], context: Any, minutes: float) -> dict:
-    return recovery.lambda_handler(alarm_event(state="OK", timestamp=stamp(minutes)), context)
+    """The alarm's OK, then what the stabilisation check records when it stays OK: only a
+    confirmed recovery closes the incident (before that, a re-fire joins it: a flap)."""
+    result = recovery.lambda_handler(alarm_event(state="OK", timestamp=stamp(minutes)), context)
+    if result["status"] in ("recorded", "resumed"):
+        table = boto3.resource("dynamodb", region_name=REGION).Table(TABLE_NAME)
+        repo = IncidentRepository(table)
+        incident = repo.get(result["incident_id"])
+        signal = incident.recovering or incident.recovery_signal
+        assert signal is not None
+        assert repo.confirm_recovery(incident.incident_id, signal, "stayed OK")
+    return result
 
 
 def test_alarm_firing_again_soon_after_recovery_reopens_the_incident(

@@ -5,76 +5,25 @@ an alarm OK or an operator resumes the execution exactly once."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from handlers import monitor_recovery, recovery
 from recovery.resume import RecoveryResumer, WaitExpired
 from shared.errors import AlreadyResolved, IncidentNotFound, TransientDependencyError
 
-REGION = "us-east-1"
-INCIDENT_ID = "inc-20191002-170440-549f6068"
-ALARM_ARN = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-api-errors"
+from .token_workflow import ALARM_ARN, INCIDENT_ID, REGION, Workflow, executing_moto
 
 
 @pytest.fixture
 def moto(aws_env: None) -> Iterator[None]:
     """Overrides the shared fixture: this module needs executions that really run."""
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        yield
-
-
-class Workflow:
-    """A state machine whose WaitForRecovery task sends its token to an SQS queue."""
-
-    def __init__(self, role_arn: str) -> None:
-        self.sfn = boto3.client("stepfunctions", region_name=REGION)
-        self.sqs = boto3.client("sqs", region_name=REGION)
-        self.queue = self.sqs.create_queue(QueueName="tokens")["QueueUrl"]
-        definition = {
-            "StartAt": "WaitForRecovery",
-            "States": {
-                "WaitForRecovery": {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                    "Parameters": {
-                        "QueueUrl": self.queue,
-                        "MessageBody": {"task_token.$": "$$.Task.Token"},
-                    },
-                    "ResultPath": "$.recovery",
-                    "End": True,
-                }
-            },
-        }
-        self.arn = self.sfn.create_state_machine(
-            name="IncidentResponse", definition=json.dumps(definition), roleArn=role_arn
-        )["stateMachineArn"]
-
-    def start(self) -> tuple[str, str]:
-        """Start an execution; returns (execution ARN, its task token)."""
-        execution = self.sfn.start_execution(
-            stateMachineArn=self.arn, name=INCIDENT_ID, input=json.dumps({"x": 1})
-        )["executionArn"]
-        for _ in range(100):
-            messages = self.sqs.receive_message(QueueUrl=self.queue).get("Messages", [])
-            if messages:
-                return execution, json.loads(messages[0]["Body"])["task_token"]
-            time.sleep(0.05)
-        raise AssertionError("the execution never reached its waitForTaskToken task")
-
-    def finish(self, execution: str) -> dict[str, Any]:
-        for _ in range(100):
-            described = self.sfn.describe_execution(executionArn=execution)
-            if described["status"] != "RUNNING":
-                return described
-            time.sleep(0.05)
-        raise AssertionError("the execution did not resume")
+    yield from executing_moto()
 
 
 @pytest.fixture
@@ -129,15 +78,18 @@ def test_alarm_ok_resumes_the_waiting_execution_once(
     assert "Threshold Crossed" in resumed_with["note"]
     stored = _item(incident)
     assert "task_token" not in stored
-    assert stored["resolved_by"] == "alarm:orders-api-errors"
-    assert [t["event"] for t in stored["timeline"]] == ["monitoring", "resolved"]
+    # An OK is a recovery being confirmed (stabilisation), not yet a resolution.
+    assert stored["recovering"]["by"] == "alarm:orders-api-errors"
+    assert "resolved_by" not in stored
+    assert [t["event"] for t in stored["timeline"]] == ["monitoring", "recovering"]
 
-    # A second OK is normal for alarms (the record stays MONITORING until the postmortem):
-    # answered, never a second success. A person resolving again gets a clear error.
+    # A second OK is normal for alarms: answered, never a second success. An operator may
+    # still resolve (it decides the stabilisation check), once; a second time is an error.
     again = recovery.lambda_handler(alarm_event(state="OK"), lambda_context)
     assert again["status"] == "already_resolved"
-    assert "by alarm:orders-api-errors" in again["reason"]
+    assert "(alarm:orders-api-errors)" in again["reason"]
     resumer = RecoveryResumer(incident, workflow.sfn)
+    assert resumer.resolve(INCIDENT_ID, by="operator:alice", note="rolled back") == "recorded"
     with pytest.raises(AlreadyResolved):
         resumer.resolve(INCIDENT_ID, by="operator:alice", note="double resolve")
 
@@ -201,8 +153,21 @@ def test_a_token_from_a_finished_execution_is_reported_as_expired(workflow, inci
         UpdateExpression="SET task_token = :t",
         ExpressionAttributeValues={":t": token},
     )
+
+    # The workflow closed the incident meanwhile: nothing waits for a resolution any more.
+    class ClosesThenTimesOut:
+        def send_task_success(self, **_: Any) -> None:
+            incident.update_item(
+                Key={"incident_id": INCIDENT_ID},
+                UpdateExpression="SET #s = :x",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":x": "UNRESOLVED"},
+            )
+            error = {"Error": {"Code": "TaskTimedOut", "Message": "Task Timed Out"}}
+            raise ClientError(error, "SendTaskSuccess")
+
     with pytest.raises(WaitExpired):
-        RecoveryResumer(incident, workflow.sfn).resolve(INCIDENT_ID, by="operator:alice")
+        RecoveryResumer(incident, ClosesThenTimesOut()).resolve(INCIDENT_ID, by="operator:alice")
 
 
 def test_throttled_send_puts_the_token_back_for_a_retry(incident) -> None:

@@ -43,7 +43,27 @@ def test_token_protocol_conditions(incident_table) -> None:
     assert repo.take_token("inc-1", "not-t1", signal) is False  # someone else's token
     assert repo.take_token("inc-1", "t1", signal) is True
     assert repo.take_token("inc-1", "t1", signal) is False  # a token is used once
-    assert repo.get("inc-1").resolved_by == "alarm:a"
+    taken = repo.get("inc-1")
+    assert taken.recovering == signal and taken.resolved_by is None  # confirmed later
+    assert taken.is_open
+    assert repo.confirm_recovery("inc-1", signal, "stayed OK") is True
+    assert repo.confirm_recovery("inc-1", signal, "stayed OK") is False  # once
+    confirmed = repo.get("inc-1")
+    assert confirmed.resolved_by == "alarm:a" and confirmed.recovering is None
+    assert not confirmed.is_open
+
+
+def test_a_flap_forgets_the_recovery_so_the_workflow_can_wait_again(incident_table) -> None:
+    repo = IncidentRepository(incident_table)
+    repo.create_if_absent(_incident("inc-1", "2024-05-01T10:00:00Z"))
+    signal = RecoverySignal(at="2024-05-01T10:05:00Z", by="alarm:a", status="recovered")
+    assert repo.record_recovery_signal("inc-1", signal) is True  # OK before the token
+    assert repo.get("inc-1").is_open  # still open: being confirmed
+    assert repo.record_flap("inc-1", "fired again") is True
+    flapped = repo.get("inc-1")
+    assert flapped.recovery_signal is None and flapped.recovering is None
+    assert flapped.flap_count == 1
+    assert repo.store_token("inc-1", "t2") is True
 
 
 def test_signal_first_blocks_the_token(incident_table) -> None:

@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 from botocore.stub import Stubber
-from callbacks.signature import sign
 from moto import mock_aws
 
+from callbacks.signature import sign
 from chat.secret import clear_cache
 from handlers import monitor_recovery, slack_actions
 from shared import aws

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+
 from callbacks.interactions import (
     ACK_ACTION,
     MAX_BODY_BYTES,

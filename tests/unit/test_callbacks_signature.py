@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from callbacks.signature import (
     TOLERANCE_SECONDS,
     BadSignature,

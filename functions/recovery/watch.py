@@ -1,0 +1,98 @@
+"""The recovery watch (every minute): keep each waiting workflow's heartbeat alive and resume
+incidents whose alarm is OK although no OK event arrived (EventBridge delivery is at least
+once, not exactly once; a lost event must not leave an incident open for hours).
+
+A watch that stops running lets the heartbeats lapse, so the workflow escalates: the runbook
+notices its own failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from incidents.model import Incident
+from incidents.repository import IncidentRepository
+from recovery.alarm_state import alarm_states
+from recovery.resume import RecoveryResumer
+from shared.errors import AlreadyResolved, TransientDependencyError, error_code
+from shared.timeutil import parse_time
+
+LOGGER = logging.getLogger(__name__)
+_WAIT_OVER = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+MAX_INCIDENTS = 500
+
+
+@dataclass
+class WatchReport:
+    heartbeats: int = 0
+    expired: int = 0
+    recovered: int = 0
+    failed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+class RecoveryWatch:
+    def __init__(self, table: Any, sfn: Any, cloudwatch: Any) -> None:
+        self._repo = IncidentRepository(table)
+        self._sfn = sfn
+        self._cloudwatch = cloudwatch
+        self._resumer = RecoveryResumer(table, sfn)
+
+    def run(self) -> WatchReport:
+        report = WatchReport()
+        waiting = [
+            i
+            for i in self._repo.list(status="MONITORING", limit=MAX_INCIDENTS)
+            if i.task_token and i.is_open and not i.recovering
+        ]
+        names = [i.alarm_name for i in waiting if i.alarm_name]
+        states = alarm_states(self._cloudwatch, names) if names else {}
+        for incident in waiting:
+            try:
+                if self._recovered(incident, states.get(incident.alarm_name or "")):
+                    report.recovered += 1
+                elif self._heartbeat(incident):
+                    report.heartbeats += 1
+                else:
+                    report.expired += 1
+            except TransientDependencyError as exc:
+                # One incident's trouble must not starve the others' heartbeats.
+                LOGGER.warning("watch: %s: %s", incident.incident_id, exc)
+                report.failed += 1
+        return report
+
+    def _recovered(self, incident: Incident, alarm: dict[str, Any] | None) -> bool:
+        """Resume an incident whose alarm went OK after it opened (the OK event was lost)."""
+        if not alarm or alarm["state"] != "OK" or not alarm.get("updated"):
+            return False
+        if parse_time(alarm["updated"]) <= parse_time(incident.opened_at):
+            return False
+        try:
+            self._resumer.resolve(
+                incident.incident_id,
+                by=f"watch:alarm {incident.alarm_name} is OK",
+                note=str(alarm.get("reason", ""))[:2000],
+                status="recovered",
+            )
+        except AlreadyResolved:
+            return False
+        return True
+
+    def _heartbeat(self, incident: Incident) -> bool:
+        """False when the workflow no longer waits on this token (it is forgotten then)."""
+        token = incident.task_token or ""
+        try:
+            self._sfn.send_task_heartbeat(taskToken=token)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in _WAIT_OVER:
+                self._repo.drop_token(incident.incident_id, token)
+                return False
+            raise TransientDependencyError(f"Step Functions SendTaskHeartbeat: {code}") from exc
+        return True
