@@ -261,6 +261,7 @@ def run_scenario(ctx: Context, function: str = FUNCTION) -> dict[str, Any]:
         AlarmName=alarm, StateValue="OK", StateReason="Threshold no longer crossed"
     )
     execution_arn = str(incident["execution_arn"])
+    _say("The runbook waits out the stabilisation period and re-checks the alarm (flap-safe)...")
     status = wait_for(
         "the execution to finish",
         lambda: (s := _execution_status(ctx, execution_arn)) != "RUNNING" and s,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -19,11 +20,14 @@ from incidents.repository import IncidentRepository
 from recovery.alarm_state import alarm_states
 from recovery.resume import RecoveryResumer
 from shared.errors import AlreadyResolved, TransientDependencyError, error_code
-from shared.timeutil import parse_time
+from shared.timeutil import parse_time, utcnow
 
 LOGGER = logging.getLogger(__name__)
 _WAIT_OVER = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 MAX_INCIDENTS = 500
+# An OK younger than this is left to its own event (EventBridge delivers within seconds); the
+# watch only steps in for an OK that should have arrived by now.
+OK_GRACE_SECONDS = 90
 
 
 @dataclass
@@ -38,7 +42,10 @@ class WatchReport:
 
 
 class RecoveryWatch:
-    def __init__(self, table: Any, sfn: Any, cloudwatch: Any) -> None:
+    def __init__(
+        self, table: Any, sfn: Any, cloudwatch: Any, ok_grace_seconds: float = OK_GRACE_SECONDS
+    ) -> None:
+        self._grace = timedelta(seconds=ok_grace_seconds)
         self._repo = IncidentRepository(table)
         self._sfn = sfn
         self._cloudwatch = cloudwatch
@@ -71,7 +78,8 @@ class RecoveryWatch:
         """Resume an incident whose alarm went OK after it opened (the OK event was lost)."""
         if not alarm or alarm["state"] != "OK" or not alarm.get("updated"):
             return False
-        if parse_time(alarm["updated"]) <= parse_time(incident.opened_at):
+        went_ok = parse_time(alarm["updated"])
+        if went_ok <= parse_time(incident.opened_at) or utcnow() - went_ok < self._grace:
             return False
         try:
             self._resumer.resolve(
