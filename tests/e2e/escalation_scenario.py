@@ -311,12 +311,28 @@ def main() -> int:
             "flap": flap(scenario),
             "buttons": buttons(scenario),
             "logs": _logs(workdir),
+            "task_tokens": _task_tokens(scenario),
         }
         print(json.dumps(outcome))
         return 0
     finally:
         emulator.stop()
         slack.close()
+
+
+def _task_tokens(s: Scenario) -> list[str]:
+    """Every task token the workflows handed out (from their histories' scheduled tasks)."""
+    tokens = []
+    for execution in s.sfn.list_executions(stateMachineArn=s.outputs["StateMachineArn"])[
+        "executions"
+    ]:
+        for event in history(s.sfn, execution["executionArn"]):
+            details = event.get("taskScheduledEventDetails") or {}
+            parameters = json.loads(details.get("parameters") or "{}")
+            token = (parameters.get("Payload") or {}).get("task_token")
+            if token:
+                tokens.append(str(token))
+    return tokens
 
 
 def _logs(workdir: Path) -> str:

@@ -112,3 +112,7 @@ def test_no_token_or_secret_reaches_a_log_line(outcome: dict[str, Any]) -> None:
     for secret in (BOT_TOKEN, SIGNING_SECRET):
         assert secret not in logs
     assert "taskToken" not in logs and "task_token" not in logs
+    tokens = outcome["task_tokens"]
+    assert len(tokens) == 5  # every wait: two for the escalation, two for the flap, one more
+    leaked = [token for token in tokens if token in logs]
+    assert leaked == []
