@@ -289,12 +289,7 @@ class IncidentRunbookStack(Stack):
         nag.iam5(fns.roles["escalate"], "Action::kms:GenerateDataKey*", nag.KMS_GRANT_WILDCARDS)
 
         # check_stability and recovery_watch read the state of the incident's alarm.
-        alarms_arn = self.format_arn(
-            service="cloudwatch",
-            resource="alarm",
-            resource_name="*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        alarms_arn = self._alarms_arn()
         for step in ("check_stability", "recovery_watch"):
             fns[step].add_to_role_policy(
                 iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[alarms_arn])
@@ -353,12 +348,7 @@ class IncidentRunbookStack(Stack):
 
         # classify and ingest read an alarm's tags (a severity hint: ingest for a signal that
         # joins an open incident and may upgrade it); which alarm is known at run time.
-        alarms = self.format_arn(
-            service="cloudwatch",
-            resource="alarm",
-            resource_name="*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        alarms = self._alarms_arn()
         for step in ("classify", "ingest"):
             fns[step].add_to_role_policy(
                 iam.PolicyStatement(actions=["cloudwatch:ListTagsForResource"], resources=[alarms])
@@ -371,6 +361,15 @@ class IncidentRunbookStack(Stack):
             )
 
         self._grant_diagnostics()
+
+    def _alarms_arn(self) -> str:
+        """Every CloudWatch alarm of this account and region (which one is known at run time)."""
+        return self.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name="*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
 
     def _grant_diagnostics(self) -> None:
         function = self.functions["collect_diagnostics"]

@@ -7,10 +7,7 @@ function, so each path has the same rules and the same clear errors (docs/contra
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
-
-from botocore.exceptions import ClientError
 
 from incidents.model import Incident
 from incidents.repository import IncidentRepository
@@ -20,8 +17,6 @@ from shared.errors import (
     AlreadyResolved,
     NotWaiting,
     TransientDependencyError,
-    error_code,
-    is_transient,
 )
 from shared.timeutil import now_iso
 
@@ -72,17 +67,9 @@ class OperatorActions:
                 f"(status {incident.status}); try again in a moment"
             )
         output = {"status": "escalate", "by": by, "at": now_iso(), "note": note}
-        try:
-            self._sfn.send_task_success(taskToken=token, output=json.dumps(output))
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in _WAIT_OVER:
-                raise WaitExpired(
-                    f"incident {incident_id}: the wait ended meanwhile ({code}); "
-                    "the runbook escalates on its own"
-                ) from exc
-            self._repo.restore_token(incident_id, token)
-            if is_transient(exc):
-                raise TransientDependencyError(f"Step Functions: {code}") from exc
-            raise
+        if not self._resumer.send(incident_id, token, output):
+            raise WaitExpired(
+                f"incident {incident_id}: the wait ended meanwhile; "
+                "the runbook escalates on its own"
+            )
         return "resumed"

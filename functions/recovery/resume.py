@@ -83,22 +83,28 @@ class RecoveryResumer:
         raise TransientDependencyError(f"incident {incident_id} kept changing; try again")
 
     def _resume(self, incident_id: str, token: str, signal: RecoverySignal) -> Outcome:
-        try:
-            send_success(self._sfn, token, signal)
+        if self.send(incident_id, token, task_output(signal)):
             return "resumed"
+        # The wait ended meanwhile (a timeout: the workflow escalates and waits again), so keep
+        # the resolution for the next wait to pick up.
+        if self._repo.record_recovery_signal(incident_id, signal):
+            return "recorded"
+        raise WaitExpired(
+            f"incident {incident_id}: the workflow no longer waits; "
+            "it closes the incident as unresolved"
+        )
+
+    def send(self, incident_id: str, token: str, output: dict[str, str]) -> bool:
+        """SendTaskSuccess with a token taken off the record: False when the workflow no
+        longer waits on it; on any other error the token is put back (unused) and raised."""
+        try:
+            self._sfn.send_task_success(taskToken=token, output=json.dumps(output))
         except ClientError as exc:
             code = error_code(exc)
             if code in _WAIT_OVER:
-                # The wait ended meanwhile (a timeout: the workflow escalates and waits again),
-                # so keep the resolution for the next wait to pick up.
-                if self._repo.record_recovery_signal(incident_id, signal):
-                    return "recorded"
-                raise WaitExpired(
-                    f"incident {incident_id}: the workflow no longer waits ({code}); "
-                    "it closes the incident as unresolved"
-                ) from exc
-            # The token was not used: put it back so a retry (or another resolver) can.
+                return False
             self._repo.restore_token(incident_id, token)
             if is_transient(exc):
                 raise TransientDependencyError(f"Step Functions: {code}") from exc
             raise
+        return True

@@ -15,15 +15,14 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from callbacks.signature import sign
 from chat.secret import clear_cache
 from handlers import monitor_recovery, slack_actions
 from shared import aws
 
-REGION = "us-east-1"
-INCIDENT_ID = "inc-20191002-170440-549f6068"
+from .token_workflow import INCIDENT_ID, REGION, Workflow, executing_moto
+
 SECRET_NAME = "incident-runbook/slack"
 SIGNING_SECRET = "8f2b0c1e-test-signing-secret"
 BOT_TOKEN = "xoxb-test"
@@ -34,52 +33,7 @@ RESPONSE_URL = "https://hooks.slack.com/actions/T0001/123456789/AbCdEfGhIjKlMnOp
 @pytest.fixture
 def moto(aws_env: None) -> Iterator[None]:
     """Overrides the shared fixture: executions must really run to wait on a token."""
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        yield
-
-
-class Workflow:
-    """A state machine whose only task waits for a token, handed out through an SQS queue
-    (as in test_recovery_protocol.py): a real token that a real SendTaskSuccess resumes."""
-
-    def __init__(self, role_arn: str) -> None:
-        self.sfn = boto3.client("stepfunctions", region_name=REGION)
-        self.sqs = boto3.client("sqs", region_name=REGION)
-        self.queue = self.sqs.create_queue(QueueName="tokens")["QueueUrl"]
-        task = {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-            "Parameters": {
-                "QueueUrl": self.queue,
-                "MessageBody": {"task_token.$": "$$.Task.Token"},
-            },
-            "ResultPath": "$.recovery",
-            "End": True,
-        }
-        definition = {"StartAt": "WaitForRecovery", "States": {"WaitForRecovery": task}}
-        self.arn = self.sfn.create_state_machine(
-            name="IncidentResponse", definition=json.dumps(definition), roleArn=role_arn
-        )["stateMachineArn"]
-
-    def start(self) -> tuple[str, str]:
-        """(execution ARN, its task token)."""
-        execution = self.sfn.start_execution(
-            stateMachineArn=self.arn, name=INCIDENT_ID, input="{}"
-        )["executionArn"]
-        for _ in range(100):
-            messages = self.sqs.receive_message(QueueUrl=self.queue).get("Messages", [])
-            if messages:
-                return execution, json.loads(messages[0]["Body"])["task_token"]
-            time.sleep(0.05)
-        raise AssertionError("the execution never reached its waitForTaskToken task")
-
-    def finish(self, execution: str) -> dict[str, Any]:
-        for _ in range(100):
-            described = self.sfn.describe_execution(executionArn=execution)
-            if described["status"] != "RUNNING":
-                return described
-            time.sleep(0.05)
-        raise AssertionError("the execution did not resume")
+    yield from executing_moto()
 
 
 @pytest.fixture
