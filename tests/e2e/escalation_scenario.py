@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from runbook.cli import main as runbook_cli  # noqa: E402
 from runbook.local.emulator import LocalEmulator  # noqa: E402
 from runbook.local.server import free_port  # noqa: E402
 from tests.e2e.conftest import subscribe_queue  # noqa: E402
-from tests.e2e.helpers import entered_states, history  # noqa: E402
+from tests.e2e.helpers import entered_states, history, wait_for  # noqa: E402
 from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
 
 SECRET_NAME = "incident-runbook/slack"
@@ -49,17 +48,6 @@ SETTINGS = {
     "slackSecretName": SECRET_NAME,
     "slackResponders": ["U0E2ERESP"],
 }
-
-
-def wait_for(what: str, probe: Callable[[], Any], timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.25)
 
 
 class Scenario:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -94,3 +98,22 @@ def page_for(messages: list[dict[str, Any]], incident_id: str) -> dict[str, Any]
         if attributes.get("incident_id", {}).get("Value") == incident_id:
             return dict(body)
     return None
+
+
+def run_scenario(script: Path, workdir: Path, timeout: float = 600) -> dict[str, Any]:
+    """Run a scenario module in a process of its own (one emulator per process: the scenarios
+    need settings of their own) and return the JSON document it prints last."""
+    root = script.resolve().parents[2]
+    pythonpath = os.pathsep.join([str(root), str(root / "functions")])
+    completed = subprocess.run(
+        [sys.executable, str(script), str(workdir)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": pythonpath},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-4000:]
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result

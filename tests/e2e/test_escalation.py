@@ -6,39 +6,22 @@ own (tests/e2e/escalation_scenario.py) with a local fake Slack Web API."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .escalation_scenario import BOT_TOKEN, SIGNING_SECRET
+from .helpers import run_scenario
 
 pytestmark = pytest.mark.e2e
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = Path(__file__).with_name("escalation_scenario.py")
 
 
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    workdir = tmp_path_factory.mktemp("escalation")
-    pythonpath = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "functions")])
-    completed = subprocess.run(
-        [sys.executable, str(SCENARIO), str(workdir)],
-        cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": pythonpath},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-4000:]
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
+    return run_scenario(SCENARIO, tmp_path_factory.mktemp("escalation"))
 
 
 def test_unanswered_page_escalates_then_ack_and_ok_close_it_as_recovered(
