@@ -34,6 +34,7 @@ ORDER = (
     "monitoring",
     "acknowledged",
     "escalated",
+    "flapped",
     "recovered",
     "timed_out",
     "closed",
@@ -51,7 +52,9 @@ DIAGNOSTICS_FAILED_STATES = (
     "DiagnosticsStandardFailed",
 )
 MONITOR_STATES = ("MonitorRecovery",)
-TIMED_OUT_STATES = ("RecoveryTimedOut",)
+# Where the workflow gave up waiting: after the escalations (RecoveryUnresolved); older
+# definitions closed at the first timeout (RecoveryTimedOut).
+TIMED_OUT_STATES = ("RecoveryUnresolved", "RecoveryTimedOut")
 CORRELATED_EVENTS = ("alarm fired again", "correlated")
 
 
@@ -155,7 +158,7 @@ def _recovery_moments(
         detail = f"by {by}" + (f": {note}" if note else "")
         return [Moment(at, label, detail, source, "recovered") if at else None]
     if status == "timed_out":
-        visit = history.first(*TIMED_OUT_STATES)
+        visit = history.first(TIMED_OUT_STATES[0]) or history.first(*TIMED_OUT_STATES[1:])
         label = "Recovery wait timed out"
         return [_visit_moment(visit, label, "timed_out", "nobody resolved it", exit_time=False)]
     if status == "failed":
@@ -172,12 +175,17 @@ def _human_moments(incident: Incident, history: WorkflowHistory) -> list[Moment 
         found.append(
             Moment(at, "Acknowledged", entry.detail, RECORD, "acknowledged") if at else None
         )
-    for entry in _records(incident, "escalat"):
+    # `escalated` is the page; an operator's `escalation requested` precedes its own page.
+    for entry in _records(incident, "escalated"):
         at = _time(entry.at)
         found.append(Moment(at, "Escalated", entry.detail, RECORD, "escalated") if at else None)
-    if not _records(incident, "escalat"):
-        for visit in history.matching("escalat"):
+    if not _records(incident, "escalated"):
+        for visit in history.matching("escalate"):
             found.append(_visit_moment(visit, "Escalated", "escalated", visit.name, False))
+    for entry in _records(incident, "flapped"):
+        at = _time(entry.at)
+        detail = entry.detail or "the alarm fired again during the stabilisation wait"
+        found.append(Moment(at, "Flapped", detail, RECORD, "flapped") if at else None)
     return found
 
 

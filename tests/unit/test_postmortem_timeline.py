@@ -175,3 +175,34 @@ def test_gantt_labels_cannot_break_the_chart() -> None:
     chart = gantt(hostile, INCIDENT_ID)
     assert "```" not in chart and "%%" not in chart and ";" not in chart
     assert all(_GANTT_LINE.match(line) for line in chart.splitlines()), chart
+
+
+def test_escalation_loop_flaps_and_the_close_after_the_escalations() -> None:
+    """The workflow escalates, waits again, gives up at RecoveryUnresolved; an operator's
+    escalation request is not a second escalation; a flap is a moment of its own."""
+    from .test_postmortem_cases import History
+
+    builder = History()
+    start = builder.add(0, "ExecutionStarted")
+    first_wait = builder.enter(30, "MonitorRecovery", previous=start)
+    builder.enter(90, "RecoveryTimedOut", "Pass", first_wait)
+    second_wait = builder.enter(95, "MonitorRecovery", previous=first_wait)
+    builder.enter(160, "RecoveryUnresolved", "Pass", second_wait)
+    case = unresolved_case()
+    incident = case.incident.model_copy(
+        update={
+            "timeline": [
+                TimelineEntry(at=at(40), event="flapped", detail="fired again"),
+                TimelineEntry(at=at(80), event="escalation requested", detail="by operator:x"),
+                TimelineEntry(at=at(91), event="escalated", detail="operator after 1 min"),
+            ]
+        }
+    )
+    moments = key_moments(
+        incident, builder.summary(), case.response, case.recovery, at(162), "UNRESOLVED"
+    )
+    start = moments[0].at  # the first signal, at(0)
+    labels = [(m.label, int((m.at - start).total_seconds())) for m in moments]
+    assert ("Flapped", 40) in labels
+    assert [label for label, _ in labels].count("Escalated") == 1
+    assert ("Recovery wait timed out", 160) in labels
