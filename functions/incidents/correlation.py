@@ -162,7 +162,7 @@ class Correlator:
             if item is None:
                 return None
             incident = Incident.from_item(item)
-            if signal_id in item.get("signal_ids", set()):
+            if signal_id in item.get("signal_ids", set()) or self.store.seen(signal_id):
                 return self._again(incident, "duplicate")
             if not incident.is_open:
                 return None
@@ -193,7 +193,7 @@ class Correlator:
         closed_at = parse_time(closed.closed_at() or closed.opened_at)
         since = signal.occurred_at - closed_at
         if since < timedelta(0):
-            return Outcome("late", closed.incident_id, reason="fired before the incident closed")
+            return self._late(closed, signal, signal_id)
         if since > self.policy.reopen_window:
             return "new"
         detail = f"{signal.title} ({int(since.total_seconds())} s after closing)"
@@ -207,6 +207,37 @@ class Correlator:
         item = self.store.item(closed.incident_id)
         if item is not None and signal_id in item.get("signal_ids", set()):
             return self._again(Incident.from_item(item), "duplicate")
+        return None
+
+    def _late(self, closed: Incident, signal: Signal, signal_id: str) -> Outcome | None:
+        """A signal that fired before its incident closed, delivered after (EventBridge retries
+        for hours): kept on the closed incident's timeline and counted, never reopening it."""
+        detail = f"{signal.title} (fired before the incident closed, delivered after)"
+        flags = (True, True)
+        for _ in range(3):
+            if self.store.join(
+                closed.incident_id,
+                signal_id,
+                at=self._last_signal_at(closed, signal),
+                event="late signal",
+                detail=detail,
+                key=signal.correlation_key,
+                with_timeline=flags[0],
+                with_ids=flags[1],
+                require_open=False,
+            ):
+                return Outcome(
+                    "late", closed.incident_id, reason="fired before the incident closed"
+                )
+            item = self.store.item(closed.incident_id)
+            if item is None:
+                return None
+            if signal_id in item.get("signal_ids", set()) or self.store.seen(signal_id):
+                return self._again(Incident.from_item(item), "duplicate")
+            flags = (
+                len(item.get("timeline", [])) < TIMELINE_CAP,
+                len(item.get("signal_ids", set())) < SIGNAL_IDS_CAP,
+            )
         return None
 
     # -- folding ---------------------------------------------------------------------------

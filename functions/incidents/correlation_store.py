@@ -7,6 +7,7 @@ concurrent deliveries cannot double-count a signal (`signal_ids`), reopen twice
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -26,6 +27,12 @@ _OPEN = {":open": "OPEN", ":monitoring": "MONITORING"}
 _IS_OPEN = "#s IN (:open, :monitoring) AND attribute_not_exists(resolved_at)"
 
 
+def seen_key(signal_id: str) -> str:
+    """The marker item of a signal counted past SIGNAL_IDS_CAP (`seen#<32 hex>`, not an
+    incident: listings skip keys with `#`)."""
+    return "seen#" + hashlib.sha256(signal_id.encode()).hexdigest()[:32]
+
+
 def _entry(at: str, event: str, detail: str) -> list[dict[str, str]]:
     return [TimelineEntry(at=at, event=event, detail=detail[:1000]).model_dump()]
 
@@ -37,6 +44,10 @@ class CorrelationStore:
         self._table = table
 
     # -- reads -----------------------------------------------------------------------------
+    def seen(self, signal_id: str) -> bool:
+        """Whether a signal was counted past the signal_ids cap (its marker item exists)."""
+        return self.item(seen_key(signal_id)) is not None
+
     def item(self, incident_id: str) -> dict[str, Any] | None:
         with transient_errors("DynamoDB GetItem"):
             found = self._table.get_item(Key={"incident_id": incident_id}, ConsistentRead=True)
@@ -67,8 +78,10 @@ class CorrelationStore:
         resources: list[Resource] | None = None,
         with_timeline: bool = True,
         with_ids: bool = True,
+        require_open: bool = True,
     ) -> bool:
-        """Count a signal into an open incident, once; False if closed, seen or capped."""
+        """Count a signal into an open incident, once; False if closed, seen or capped.
+        `require_open=False` keeps a late signal on a closed incident (without reopening it)."""
         now = now_iso()
         sets = [
             "signal_count = if_not_exists(signal_count, :zero) + :one",
@@ -76,10 +89,10 @@ class CorrelationStore:
             "updated_at = :now",
         ]
         adds = ["correlation_keys :keys"]
-        condition = [_IS_OPEN]
-        names = {"#s": "status"}
+        condition = [_IS_OPEN] if require_open else ["attribute_exists(incident_id)"]
+        names = {"#s": "status"} if require_open else {}
         values: dict[str, Any] = {
-            **_OPEN,
+            **(_OPEN if require_open else {}),
             ":zero": 0,
             ":one": 1,
             ":at": at,
@@ -103,13 +116,61 @@ class CorrelationStore:
         if resources:
             sets.append("resources = list_append(if_not_exists(resources, :none), :res)")
             values.update({":none": [], ":res": [r.model_dump() for r in resources]})
-        return self._update(
-            incident_id,
-            "SET " + ", ".join(sets) + " ADD " + ", ".join(adds),
-            " AND ".join(condition),
-            names,
-            values,
-        )
+        update = "SET " + ", ".join(sets) + " ADD " + ", ".join(adds)
+        if not with_ids:
+            return self._join_past_cap(
+                incident_id, signal_id, update, " AND ".join(condition), names, values
+            )
+        return self._update(incident_id, update, " AND ".join(condition), names, values)
+
+    def _join_past_cap(
+        self,
+        incident_id: str,
+        signal_id: str,
+        update: str,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+    ) -> bool:
+        """Past the signal_ids cap a signal is remembered by a marker item written in the same
+        transaction as the count, so a redelivery is still a duplicate and never counted twice
+        (and a failed count leaves no marker behind)."""
+        # The table resource's client takes Python values (boto3 serialises them for it).
+        table = self._table.name
+        marker = {
+            "incident_id": seen_key(signal_id),
+            "kind": "seen_signal",
+            "incident": incident_id,
+            "signal_id": signal_id[:1024],
+        }
+        try:
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": marker,
+                            "ConditionExpression": "attribute_not_exists(incident_id)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": {"incident_id": incident_id},
+                            "UpdateExpression": update,
+                            "ConditionExpression": condition,
+                            "ExpressionAttributeValues": values,
+                            **({"ExpressionAttributeNames": names} if names else {}),
+                        }
+                    },
+                ]
+            )
+            return True
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                return False  # seen before, or closed: the caller re-reads to tell which
+            reraise_transient(exc, "DynamoDB TransactWriteItems")
+            raise
 
     def reopen(
         self, incident_id: str, signal_id: str, *, at: str, seen_reopens: int, detail: str
@@ -221,8 +282,9 @@ class CorrelationStore:
                 Key={"incident_id": incident_id},
                 UpdateExpression=update,
                 ConditionExpression=condition,
-                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
+                # DynamoDB refuses an empty ExpressionAttributeNames.
+                **({"ExpressionAttributeNames": names} if names else {}),
             )
             return True
         except ClientError as exc:

@@ -650,13 +650,7 @@ def test_recovery_raises_transient_when_its_error_record_is_throttled(
     assert len(_items(incident_table)) == 1
 
 
-# -- found by this accounting (reported to the lead; strict: they fail loudly once fixed) -----
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: past SIGNAL_IDS_CAP (1,000) a join no longer checks signal_ids, so a "
-    "redelivered signal is counted again and answered 'correlated' (correlation.py _join, "
-    "correlation_store.py join with_ids=False)",
-)
+# -- found by this accounting, and fixed ------------------------------------------------------
 def test_a_redelivery_past_the_signal_ids_cap_is_still_a_duplicate(
     ready: str, incident_table: Any, lambda_context: Any
 ) -> None:
@@ -679,11 +673,6 @@ def test_a_redelivery_past_the_signal_ids_cap_is_still_a_duplicate(
     assert (again["status"], item["signal_count"]) == ("duplicate", 1001)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: a 'late' signal (fired before its incident closed, delivered after it) is "
-    "logged and counted as a metric but is on no timeline and in no error record",
-)
 def test_a_late_signal_is_kept_on_its_closed_incident(
     ready: str, incident_table: Any, lambda_context: Any
 ) -> None:
