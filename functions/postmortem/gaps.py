@@ -7,6 +7,8 @@ A reviewer should never mistake a blank for "nothing happened": every absence is
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,9 +41,48 @@ class Gap:
     skipped: bool = False
 
 
+# The designed escalation path, reported by the escalation moments, not as a failure.
+_EXPECTED_ERRORS = ("States.Timeout", "States.HeartbeatTimeout")
+# The history keeps 300 characters of a cause: a cut document still names its message.
+_ERROR_MESSAGE = re.compile(r'"errorMessage"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
+def _message(cause: Any) -> str:
+    """A Lambda error document's `errorMessage` (its stack trace helps nobody here), else the
+    cause as it is."""
+    text = str(cause)
+    found = _ERROR_MESSAGE.search(text) if text.startswith("{") else None
+    if found is None:
+        return text
+    try:
+        return str(json.loads(found.group(1)))
+    except ValueError:
+        return text
+
+
 def _why(part: dict[str, Any]) -> str:
-    text = ": ".join(str(part[k]) for k in ("error", "cause") if part.get(k))
+    text = ": ".join(
+        _message(part[k]) if k == "cause" else str(part[k])
+        for k in ("error", "cause")
+        if part.get(k)
+    )
     return text[:500] or "no reason recorded"
+
+
+def retried_steps(history: WorkflowHistory) -> list[Gap]:
+    """Steps that failed on the way, with how often and the last error, so a failure that the
+    workflow's Retry absorbed is named too (the response says how each branch ended). Marked
+    `skipped` so the summary does not count them as missing: nothing is unknown."""
+    found: list[Gap] = []
+    for visit in history.visits:
+        errors = [e for e in visit.errors if not e.startswith(_EXPECTED_ERRORS)]
+        if not errors:
+            continue
+        error, _, cause = errors[-1].partition(" ")
+        last = f"{error}: {_message(cause)}" if cause else error
+        times = "once" if len(errors) == 1 else f"{len(errors)} times"
+        found.append(Gap(f"The step {visit.name}", f"failed {times}: {last}"[:500], skipped=True))
+    return found
 
 
 def response_gaps(response: dict[str, Any], severity: str) -> list[Gap]:
@@ -140,6 +181,7 @@ def gaps(
         found += diagnostics_gaps(diagnostics, results, evidence_note)
     if history.unavailable:
         found.append(Gap("The execution history", history.unavailable))
+    found += retried_steps(history)
     if graph.status != "embedded":
         found.append(Gap("The metric graph", graph.reason or "not drawn"))
     if (response.get("page") or {}).get("status") == "sent" and not first(moments, "paged"):

@@ -28,6 +28,7 @@ from runbook.local.cloudformation_gaps import (
     moto_stack,
 )
 from runbook.local.deploy import Deployment, create_or_update_stack, publish_assets
+from runbook.local.faults import FaultPlan
 from runbook.local.server import MotoServer
 from runbook.local.synth import StackArtifact, local_context, read_stack, synthesise
 from runbook.local.telemetry import Telemetry
@@ -69,7 +70,11 @@ class LocalEmulator:
         self.stack_name = stack_name
         self.deployments: dict[str, Deployment] = {}
         """Every stack deployed, by name (the runbook's is ``stack_name``)."""
-        self._server = MotoServer(port, request_log=self.workdir / "logs" / "requests.log")
+        self.faults = FaultPlan(self.workdir / "logs" / "faults.log")
+        """Injected failures of AWS calls and Lambda functions (faults.py); empty by default."""
+        self._server = MotoServer(
+            port, request_log=self.workdir / "logs" / "requests.log", wrap=self.faults.middleware
+        )
         self._telemetry: Telemetry | None = None
         self._runtime: lambda_runtime.LambdaRuntime | None = None
         self.schedule_tick_seconds = schedule_tick_seconds
@@ -105,6 +110,7 @@ class LocalEmulator:
                 self.region,
                 self.workdir,
                 telemetry=self._telemetry,
+                faults=self.faults,
             )
             lambda_runtime.install_invoke_hook(self._runtime)
             router = events.EventRouter(self._runtime, self.log_dir / "events.log")

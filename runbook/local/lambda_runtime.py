@@ -26,7 +26,8 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-from runbook.local.lambda_sandbox import FunctionSpec, Invocation, Sandbox
+from runbook.local.faults import FaultPlan
+from runbook.local.lambda_sandbox import FunctionSpec, Invocation, Sandbox, error_payload
 from runbook.local.telemetry import Telemetry, emf_metrics
 
 LOGGER = logging.getLogger(__name__)
@@ -51,11 +52,14 @@ class LambdaRuntime:
         workdir: Path,
         *,
         telemetry: Telemetry | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
         self.workdir = workdir
         self.telemetry = telemetry
+        self.faults = faults
+        """Function faults (faults.py): a matching invocation fails without running."""
         self.source_dirs: dict[str, Path] = {}
         """Function name -> source folder to run it from instead of its deployed zip (the
         repository's functions/ for the stack's functions, so an edit shows at the next cold
@@ -136,6 +140,13 @@ class LambdaRuntime:
         body = payload.decode() if isinstance(payload, bytes) else (payload or "")
         spec = self.spec_for(fn)
         request_id = str(uuid.uuid4())
+        fault = self.faults.take_invocation(spec.name, body) if self.faults else None
+        if fault is not None:  # as if the handler raised fault.error_type
+            failed = Invocation(
+                error_payload(fault.error_type, fault.message, request_id), "Unhandled"
+            )
+            self._record_metrics(spec, failed)
+            return failed
         worker = self._acquire(spec)
         try:
             result = worker.invoke(body, request_id)

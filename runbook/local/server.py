@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +97,17 @@ class MotoServer:
     logs every request through werkzeug's logger.
     """
 
-    def __init__(self, port: int, host: str = "127.0.0.1", request_log: Path | None = None) -> None:
-        """``request_log``: file for the access log and server errors (default: nowhere)."""
+    def __init__(
+        self,
+        port: int,
+        host: str = "127.0.0.1",
+        request_log: Path | None = None,
+        wrap: Callable[[Any], Any] | None = None,
+    ) -> None:
+        """``request_log``: file for the access log and server errors (default: nowhere).
+        ``wrap``: WSGI middleware put in front of moto's app (fault injection, faults.py)."""
         self.host = host
+        self._wrap = wrap
         self.port = port
         self._log = _RequestLog(request_log)
         self._server: BaseWSGIServer | None = None
@@ -120,10 +129,11 @@ class MotoServer:
             default_user_config[key] = copy.deepcopy(value)  # type: ignore[literal-required]
         os.environ["MOTO_PORT"] = str(self.port)
         try:
+            app = without_support_plan(DomainDispatcherApplication(create_backend_app))
             server = make_server(
                 self.host,
                 self.port,
-                without_support_plan(DomainDispatcherApplication(create_backend_app)),
+                self._wrap(app) if self._wrap is not None else app,
                 threaded=True,
                 request_handler=_handler_class(self._log),
             )
