@@ -70,7 +70,10 @@ def _outcome(data: PostmortemInput, status: str, moments: list[Moment]) -> str:
     if status == "RESOLVED" and recovered:
         return f"RESOLVED at {_utc(recovered)} UTC, {inline(recovered.detail)}"
     reason = {
-        "timed_out": "nobody resolved it and its alarm did not return to OK through the waits and escalations",
+        "timed_out": (
+            "nobody resolved it and its alarm did not return to OK through the waits and "
+            "escalations"
+        ),
         "failed": "the recovery wait failed",
     }.get(str(data.recovery.get("status")), "no recovery was recorded")
     return f"**UNRESOLVED**: {reason}"
