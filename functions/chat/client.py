@@ -8,21 +8,19 @@ and Step Functions retries the step later instead of the function sleeping into 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard, TypeVar
 from urllib.error import URLError
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
-
 from shared.errors import TransientDependencyError
+
+# slack_sdk is imported where a client is built or its errors caught, never at module level:
+# importing any of it runs slack_sdk/__init__, which loads the whole WebClient (20-40 ms of a
+# cold start, docs/performance.md), and most steps only maybe post an update.
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
 
 T = TypeVar("T")
 
@@ -43,49 +41,6 @@ class SlackChannelError(Exception):
     The class name is what the state machine's Catch records."""
 
 
-class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
-    """slack-sdk's 429 handler, declining waits longer than `max_wait` or than what is left of
-    `budget` (the caller then sees the 429 as a SlackApiError)."""
-
-    def __init__(
-        self,
-        max_retry_count: int = RATE_LIMIT_RETRIES,
-        max_wait: float = MAX_RETRY_AFTER_SECONDS,
-        budget: float = RATE_LIMIT_BUDGET_SECONDS,
-    ) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.max_wait = max_wait
-        self.remaining = budget
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is None or response.status_code != 429:
-            return False
-        wait = retry_after(response.headers)
-        # slack-sdk adds up to a second of jitter to the wait.
-        return wait is not None and wait <= self.max_wait and wait + 1 <= self.remaining
-
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        if response is not None:
-            self.remaining -= (retry_after(response.headers) or 0) + 1
-        super().prepare_for_next_attempt(
-            state=state, request=request, response=response, error=error
-        )
-
-
 def retry_after(headers: dict[str, Any]) -> int | None:
     """Seconds from a Retry-After header (slack-sdk keeps header values in lists)."""
     for key, value in headers.items():
@@ -102,6 +57,11 @@ def web_client(token: str, base_url: str = "") -> WebClient:
     """A WebClient (fresh per invocation: its rate-limit budget is per invocation) that
     retries connection errors once and short rate limits twice. `base_url` overrides Slack's
     API root (the fake Slack in tests, the emulator)."""
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+
+    from chat.retry import BoundedRateLimitRetryHandler
+
     kwargs: dict[str, Any] = {}
     if base_url:
         kwargs["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
@@ -145,9 +105,28 @@ CONNECTION_ERRORS = (URLError, ConnectionError, TimeoutError)
 
 def call(request: Callable[[], T]) -> T:
     """Run one Web API call, translating its failures for the state machine."""
+    from slack_sdk.errors import SlackApiError
+
     try:
         return request()
     except SlackApiError as exc:
         raise_for(exc)
     except CONNECTION_ERRORS as exc:
         raise TransientDependencyError(f"Slack: {type(exc).__name__}") from exc
+
+
+def is_api_error(error: BaseException) -> TypeGuard[SlackApiError]:
+    """Whether `error` is slack-sdk's SlackApiError, without importing slack_sdk: if it was
+    never imported, nothing can have raised one."""
+    errors = sys.modules.get("slack_sdk.errors")
+    return errors is not None and isinstance(error, errors.SlackApiError)
+
+
+def __getattr__(name: str) -> Any:
+    # `chat.client.BoundedRateLimitRetryHandler` stays importable from here (it lives in
+    # chat.retry so that slack_sdk loads only when a client is built).
+    if name == "BoundedRateLimitRetryHandler":
+        from chat.retry import BoundedRateLimitRetryHandler
+
+        return BoundedRateLimitRetryHandler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

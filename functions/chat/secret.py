@@ -10,15 +10,19 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import aws
 from shared.config import settings
 from shared.errors import ConfigurationError, TransientDependencyError, error_code, is_transient
+
+# Powertools' parameters utility (~3 ms) is imported when a secret is read: most steps that
+# import this module read it only when they post to Slack (docs/performance.md).
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 # Rotating the token takes effect within this many seconds on warm functions.
 MAX_AGE_SECONDS = 300
@@ -57,6 +61,8 @@ def slack_credentials(secret_name: str | None = None, client: Any = None) -> Sla
     name = settings().slack_secret_name if secret_name is None else secret_name
     if not name:
         raise ConfigurationError("Slack is not configured: SLACK_SECRET_NAME is empty")
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
     provider = _provider_for(client if client is not None else aws.client("secretsmanager"))
     try:
         value = provider.get(name, max_age=MAX_AGE_SECONDS)
@@ -113,6 +119,8 @@ def parse_secret(value: Any, secret_name: str) -> SlackCredentials:
 def _provider_for(client: Any) -> SecretsProvider:
     """One provider (and so one cache) per client: the shared client lives as long as the
     execution environment, and tests that reset the clients start with an empty cache."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
     with _lock:
         if not _provider or _provider[0][0] is not client:
             _provider[:] = [(client, SecretsProvider(boto3_client=client))]

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from typing import TYPE_CHECKING, Any
 
 from chat.client import (
     CONNECTION_ERRORS,
@@ -27,6 +24,12 @@ from chat.mrkdwn import escape
 from chat.names import MAX_CHANNEL_NAME, candidate_names, channel_name, slug
 from incidents.model import Incident
 from shared.errors import TransientDependencyError
+
+# slack_sdk is imported by the methods that catch its errors (the WebClient they are given has
+# loaded it already), not here: it costs 20-40 ms of a cold start (docs/performance.md).
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
 
 __all__ = [
     "MAX_CHANNEL_NAME",
@@ -62,6 +65,8 @@ class SlackChannels:
     def create(self, incident: Incident) -> tuple[str, str]:
         """`(channel id, name)` of a new public channel; a taken name moves on to the next
         candidate (`-2`, ..., then the incident's hash)."""
+        from slack_sdk.errors import SlackApiError
+
         names = candidate_names(incident)
         for name in names:
             try:
@@ -78,6 +83,8 @@ class SlackChannels:
 
     def invite(self, channel_id: str, users: Sequence[str]) -> InviteResult:
         """Invite `users` in one call (`force`: the valid ones join even when some fail)."""
+        from slack_sdk.errors import SlackApiError
+
         if not users:
             return InviteResult()
         try:
@@ -95,6 +102,8 @@ class SlackChannels:
     def post(self, channel_id: str, text: str, blocks: list[dict[str, Any]] | None = None) -> str:
         """Post a message (blocks with `text` as the fallback); returns its `ts`. Blocks Slack
         refuses are dropped and the text posted alone, so the channel still gets the message."""
+        from slack_sdk.errors import SlackApiError
+
         try:
             response = self._web.chat_postMessage(
                 channel=channel_id, text=text, blocks=blocks, mrkdwn=True, unfurl_links=False

@@ -8,9 +8,7 @@ becomes a returned status and a warning, never an exception for the caller to ha
 
 from __future__ import annotations
 
-from slack_sdk.errors import SlackApiError
-
-from chat.client import CONNECTION_ERRORS, error_code, web_client
+from chat.client import CONNECTION_ERRORS, error_code, is_api_error, web_client
 from chat.mrkdwn import clip, escape
 from chat.secret import slack_credentials
 from incidents.model import Incident
@@ -40,8 +38,6 @@ def post_update(incident: Incident, text: str) -> str:
             mrkdwn=True,
             unfurl_links=False,
         )
-    except SlackApiError as exc:
-        return _failed(error_code(exc), channel.id)
     except ConfigurationError as exc:
         return _failed("configuration", channel.id, str(exc))
     except TransientDependencyError as exc:
@@ -49,6 +45,10 @@ def post_update(incident: Incident, text: str) -> str:
     except CONNECTION_ERRORS as exc:
         return _failed("connection_error", channel.id, type(exc).__name__)
     except Exception as exc:  # an update must never break the step that posts it
+        # Slack's refusals land here too: naming SlackApiError in an `except` would import
+        # slack_sdk with this module, on every cold start, Slack configured or not.
+        if is_api_error(exc):
+            return _failed(error_code(exc), channel.id)
         return _failed(type(exc).__name__, channel.id)
     return "posted"
 

@@ -7,15 +7,17 @@ without it the delivery says the channel was skipped. Text is escaped for Slack'
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from typing import TYPE_CHECKING, Any
 
 from chat.client import web_client
 from chat.mrkdwn import escape
 from chat.secret import slack_credentials
 from postmortem.delivery import Announcement
+
+# slack_sdk is imported when there is something to post, not here: it costs 20-40 ms of the
+# step's cold start (docs/performance.md), also where Slack is not configured.
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
 
 
 class SlackPoster:
@@ -26,6 +28,8 @@ class SlackPoster:
 
     def post(self, channel_id: str, announcement: Announcement) -> None:
         """Raises SlackPostError when Slack refuses (the delivery reports it)."""
+        from slack_sdk.errors import SlackApiError
+
         lines = [f"*{escape(announcement.subject)}*", escape(announcement.summary)]
         if announcement.console_url:
             lines.append(f"Document: {escape(announcement.console_url)}")

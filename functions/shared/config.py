@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
-from typing import Any
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from incidents.classification import SeverityPolicy
 from shared.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from incidents.classification import SeverityPolicy
 
 # Field name -> environment variable, the single place the names are spelled.
 ENV_NAMES = {
     "incident_table_name": "INCIDENT_TABLE_NAME",
     "artifact_bucket_name": "ARTIFACT_BUCKET_NAME",
     "state_machine_arn": "STATE_MACHINE_ARN",
-    "severity_policy": "SEVERITY_POLICY",
+    "severity_policy_json": "SEVERITY_POLICY",
     "diagnostics_lookback_minutes": "DIAGNOSTICS_LOOKBACK_MINUTES",
     "slack_secret_name": "SLACK_SECRET_NAME",
     "slack_api_url": "SLACK_API_URL",
@@ -42,7 +44,10 @@ class Settings(BaseModel):
     incident_table_name: str = ""
     artifact_bucket_name: str = ""
     state_machine_arn: str = ""
-    severity_policy: SeverityPolicy = Field(default_factory=SeverityPolicy)
+    # SEVERITY_POLICY as set; `severity_policy` reads it. Only ingest and classify have it,
+    # so only they import incidents.classification's models (the other steps' cold starts
+    # skip them, docs/performance.md) and validate it, in `settings()`.
+    severity_policy_json: str = ""
     diagnostics_lookback_minutes: int = Field(default=30, ge=1, le=24 * 60)
     slack_secret_name: str = ""
     # Optional override of Slack's API base URL (a fake Slack in tests or the local emulator).
@@ -55,13 +60,6 @@ class Settings(BaseModel):
     escalation_topic_arn: str = ""
     max_escalations: int = Field(default=2, ge=0, le=20)
 
-    @field_validator("severity_policy", mode="before")
-    @classmethod
-    def _policy_from_json(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return json.loads(value) if value.strip() else {}
-        return value
-
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -70,6 +68,14 @@ class Settings(BaseModel):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @cached_property
+    def severity_policy(self) -> SeverityPolicy:
+        """SEVERITY_POLICY (the defaults when unset); ValidationError or JSONDecodeError."""
+        from incidents.classification import SeverityPolicy
+
+        text = self.severity_policy_json
+        return SeverityPolicy.model_validate(json.loads(text) if text.strip() else {})
 
     def require(self, field: str) -> str:
         """The value of a string setting this step cannot work without."""
@@ -84,7 +90,10 @@ def settings() -> Settings:
     """Read and validate the environment once (cold start); later calls reuse it."""
     raw = {field: os.environ[env] for field, env in ENV_NAMES.items() if env in os.environ}
     try:
-        return Settings.model_validate(raw)
+        cfg = Settings.model_validate(raw)
+        if cfg.severity_policy_json:
+            _ = cfg.severity_policy  # validated (and cached) at cold start where it is set
+        return cfg
     except (ValidationError, json.JSONDecodeError) as exc:
         raise ConfigurationError(f"invalid environment configuration: {exc}") from exc
 

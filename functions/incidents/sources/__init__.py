@@ -1,23 +1,52 @@
 """One parser per EventBridge source ingest handles, each a Powertools parser model shaped as
 AWS documents the source's events. `parse_source_event` picks the parser by source and
 detail-type; anything else is an InvalidIncidentInput, which ingest records, never drops.
+
+A source's module is imported on its first event, not with this package: one invocation
+parses one source, and building the models of all four cost ingest, classify and recovery
+about 8 ms of each cold start for sources they may never see (docs/performance.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
+from importlib import import_module
 from typing import Any
 
 from incidents.signal import Signal
-from incidents.sources import alarm, codedeploy, ecs, health
 from incidents.sources.envelope import invalid
 
-# (source, detail-type) -> parser; also the EventBridge rules' sources (stacks/triggers.py).
+# (source, detail-type) -> the module here whose `parse` reads it; each module spells its pair
+# as SOURCE and DETAIL_TYPE (checked when it loads). Also the EventBridge rules' sources
+# (stacks/triggers.py).
+MODULES: dict[tuple[str, str], str] = {
+    ("aws.cloudwatch", "CloudWatch Alarm State Change"): "alarm",
+    ("aws.health", "AWS Health Event"): "health",
+    ("aws.ecs", "ECS Task State Change"): "ecs",
+    ("aws.codedeploy", "CodeDeploy Deployment State-change Notification"): "codedeploy",
+}
+
+
+@cache
+def _load(key: tuple[str, str]) -> Callable[[Any], Signal]:
+    module = import_module(f"{__name__}.{MODULES[key]}")
+    if key != (module.SOURCE, module.DETAIL_TYPE):
+        raise RuntimeError(f"{module.__name__} parses {module.SOURCE!r}, not {key}")
+    parse: Callable[[Any], Signal] = module.parse
+    return parse
+
+
+def _on_first_use(key: tuple[str, str]) -> Callable[[Any], Signal]:
+    def parse(event: Any) -> Signal:
+        return _load(key)(event)
+
+    return parse
+
+
+# (source, detail-type) -> parser.
 PARSERS: dict[tuple[str, str], Callable[[Any], Signal]] = {
-    (alarm.SOURCE, alarm.DETAIL_TYPE): alarm.parse,
-    (health.SOURCE, health.DETAIL_TYPE): health.parse,
-    (ecs.SOURCE, ecs.DETAIL_TYPE): ecs.parse,
-    (codedeploy.SOURCE, codedeploy.DETAIL_TYPE): codedeploy.parse,
+    key: _on_first_use(key) for key in MODULES
 }
 
 
