@@ -30,6 +30,8 @@ ENV_TIMEZONE = "TIMEZONE"
 ENV_DIAGNOSTICS_ROLE = "DIAGNOSTICS_ROLE_NAME"  # optional: set by the stack only when configured
 ENV_INGEST_POLICY = "INGEST_POLICY"
 ENV_ESCALATION_TOPIC = "ESCALATION_TOPIC_ARN"
+ENV_CRITICAL_TOPIC = "CRITICAL_TOPIC_ARN"
+ENV_HIGH_TOPIC = "HIGH_TOPIC_ARN"
 ENV_MAX_ESCALATIONS = "MAX_ESCALATIONS"
 ENV_SLACK_RESPONDERS = "SLACK_RESPONDERS"
 
@@ -54,7 +56,15 @@ SPECS: tuple[FunctionSpec, ...] = (
         "starts its execution.",
         30,
         256,
-        (ENV_TABLE, ENV_STATE_MACHINE, ENV_SEVERITY_POLICY, ENV_INGEST_POLICY),
+        (
+            ENV_TABLE,
+            ENV_STATE_MACHINE,
+            ENV_SEVERITY_POLICY,
+            ENV_INGEST_POLICY,
+            ENV_CRITICAL_TOPIC,
+            ENV_HIGH_TOPIC,
+            ENV_TIMEZONE,
+        ),
     ),
     FunctionSpec(
         "classify",

@@ -19,8 +19,10 @@ from stacks.callback_api import SlackCallbackApi
 from stacks.diagnostics_access import grant_diagnostics
 from stacks.functions import (
     ENV_BUCKET,
+    ENV_CRITICAL_TOPIC,
     ENV_DIAGNOSTICS_ROLE,
     ENV_ESCALATION_TOPIC,
+    ENV_HIGH_TOPIC,
     ENV_INGEST_POLICY,
     ENV_LOOKBACK,
     ENV_MAX_ESCALATIONS,
@@ -169,6 +171,8 @@ class IncidentRunbookStack(Stack):
                 ENV_SLACK_RESPONDERS: json.dumps(list(settings.slack_responders)),
                 ENV_TIMEZONE: settings.timezone,
                 ENV_ESCALATION_TOPIC: self.notifications.escalation_topic.topic_arn,
+                ENV_CRITICAL_TOPIC: self.notifications.topics["critical"].topic_arn,
+                ENV_HIGH_TOPIC: self.notifications.topics["high"].topic_arn,
                 ENV_MAX_ESCALATIONS: str(settings.max_escalations),
             },
             log_retention=log_retention,
@@ -284,9 +288,13 @@ class IncidentRunbookStack(Stack):
             )
         )
 
-        # escalate pages the escalation topic (and gets the key's data-key access with it).
+        # escalate pages the escalation topic; ingest pages an incident a joining signal raised
+        # to critical or high (both get the key's data-key access with the grant).
         self.notifications.escalation_topic.grant_publish(fns["escalate"])
         nag.iam5(fns.roles["escalate"], "Action::kms:GenerateDataKey*", nag.KMS_GRANT_WILDCARDS)
+        for severity in ("critical", "high"):
+            self.notifications.topics[severity].grant_publish(fns["ingest"])
+        nag.iam5(fns.roles["ingest"], "Action::kms:GenerateDataKey*", nag.KMS_GRANT_WILDCARDS)
 
         # check_stability and recovery_watch read the state of the incident's alarm.
         alarms_arn = self._alarms_arn()

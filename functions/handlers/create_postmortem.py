@@ -85,7 +85,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     diagnostics = payload.response.get("diagnostics")
     evidence_uri = diagnostics.get("evidence_uri", "") if isinstance(diagnostics, dict) else ""
-    uri = writer.write(incident, document.markdown, document.status, evidence_uri, document.summary)
+    uri = writer.write(
+        incident,
+        document.markdown,
+        document.status,
+        evidence_uri,
+        document.summary,
+        run=payload.execution_arn,
+    )
 
     message = announcement(incident, document.status, document.summary, uri, region)
     channel = _channel_id(incident.channel, payload.response)

@@ -19,6 +19,7 @@ from incidents.policy import ingest_policy
 from incidents.repository import IncidentRepository
 from incidents.signal import Signal
 from incidents.sources import alarm, parse_source_event
+from incidents.upgrade_page import send_pending_upgrade_page
 from incidents.workflow import start_run
 from shared import aws
 from shared.config import settings
@@ -82,6 +83,20 @@ def _respond(outcome: Outcome, execution_arn: str | None) -> dict[str, Any]:
     return response
 
 
+def _page_upgrade(repo: IncidentRepository, incident_id: str) -> None:
+    """Page at the raised severity if an upgrade's page is pending (a retried delivery comes
+    back as a duplicate and still sends it)."""
+    cfg = settings()
+    topics = {"critical": cfg.critical_topic_arn, "high": cfg.high_topic_arn}
+    region = aws.default_region() or "us-east-1"
+    paged = send_pending_upgrade_page(
+        repo, aws.client("sns"), incident_id, topics, cfg.timezone, region
+    )
+    if paged:
+        metrics.add_metric(name="UpgradePages", unit=MetricUnit.Count, value=1)
+        logger.info("paged after a severity upgrade", extra={"severity": paged})
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
@@ -111,6 +126,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         repo.update(
             outcome.incident_id, {"execution_arn": execution_arn}, "workflow started", execution_arn
         )
+    if outcome.incident_id and (outcome.upgraded_to or outcome.status == "duplicate"):
+        _page_upgrade(repo, outcome.incident_id)
     response = _respond(outcome, execution_arn)
     logger.info(
         "incident opened" if response["status"] == "started" else "ingested",

@@ -209,7 +209,10 @@ class CorrelationStore:
         )
 
     def upgrade(self, incident_id: str, severity: Severity, rule: str, detail: str) -> bool:
-        """Raise the severity; the condition makes it a no-op if it is already as severe."""
+        """Raise the severity; the condition makes it a no-op if it is already as severe.
+        A paging severity is also left as `upgrade_page_pending` in the same write, so the page
+        it calls for survives a failed delivery (ingest sends it; classify, if it has not run
+        yet, pages at the new severity itself and clears it)."""
         lower = less_severe_than(severity)
         if not lower:
             return False
@@ -218,6 +221,7 @@ class CorrelationStore:
         return self._update(
             incident_id,
             "SET #sev = :sev, severity_rule = :rule, updated_at = :now, "
+            "upgrade_page_pending = :sev, "
             "#tl = list_append(if_not_exists(#tl, :empty), :entry)",
             f"attribute_exists(incident_id) AND #sev IN ({', '.join(lows)})",
             {"#sev": "severity", "#tl": "timeline"},

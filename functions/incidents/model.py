@@ -110,6 +110,8 @@ class Incident(BaseModel):
     timeout_count: int | None = None
     last_escalated_at: str | None = None
     flap_count: int | None = None
+    # A severity upgrade whose page has not gone out yet (ingest sends it).
+    upgrade_page_pending: Severity | None = None
     # The diagnostics verdict, short (`domain`, `headline`, `scope`), for pages and updates.
     verdict: dict[str, Any] | None = None
     # The alarm went OK and the workflow is stabilising: still open, so a re-fire joins it.

@@ -154,7 +154,8 @@ class IncidentRepository:
             incident_id,
             UpdateExpression=(
                 "SET #sev = :sev, severity_rule = :rule, execution_arn = :arn, updated_at = :u, "
-                "#tl = list_append(if_not_exists(#tl, :empty), :entry)"
+                "#tl = list_append(if_not_exists(#tl, :empty), :entry) "
+                "REMOVE upgrade_page_pending"  # classify pages at this severity itself
             ),
             ConditionExpression="attribute_exists(incident_id) AND severity_rule = :seen",
             ExpressionAttributeNames={"#sev": "severity", "#tl": "timeline"},
@@ -259,6 +260,25 @@ class IncidentRepository:
                 ":r": "RESOLVED",
                 ":x": "UNRESOLVED",
                 ":empty": [],
+            },
+        )
+
+    def clear_upgrade_page(self, incident_id: str, severity: str) -> bool:
+        """The upgrade's page went out: forget it (only if no newer upgrade is pending)."""
+        now = now_iso()
+        return self._write(
+            incident_id,
+            UpdateExpression=(
+                "REMOVE upgrade_page_pending SET updated_at = :u, "
+                "#tl = list_append(if_not_exists(#tl, :empty), :entry)"
+            ),
+            ConditionExpression="upgrade_page_pending = :sev",
+            ExpressionAttributeNames={"#tl": "timeline"},
+            ExpressionAttributeValues={
+                ":sev": severity,
+                ":u": now,
+                ":empty": [],
+                ":entry": [_entry(now, "paged", f"{severity} (severity upgraded)")],
             },
         )
 

@@ -85,9 +85,12 @@ class PostmortemWriter:
         status: str,
         diagnostics_uri: str = "",
         summary: str = "",
+        run: str | None = None,
     ) -> str:
         """Put the document, then close the incident RESOLVED/UNRESOLVED with the link and the
-        short summary on its record; returns the document's URI."""
+        short summary on its record; returns the document's URI. With `run` (this execution's
+        ARN) the record is closed only while this run owns it: a run that ends after its
+        incident was reopened leaves the reopened incident open (its document is still kept)."""
         key = postmortem_key(incident.incident_id)
         with transient_errors("S3 PutObject"):
             self._s3.put_object(
@@ -105,7 +108,12 @@ class PostmortemWriter:
         detail = f"{status}: {uri}"
         try:
             self._repo.update(
-                incident.incident_id, fields, "postmortem", detail, remove=("task_token",)
+                incident.incident_id,
+                fields,
+                "postmortem",
+                detail,
+                remove=("task_token",),
+                run=run,
             )
         except IncidentNotFound:
             # Only when classification failed before the record existed: keep one anyway.

@@ -32,6 +32,8 @@ ENV_NAMES = {
     "timezone": "TIMEZONE",
     "diagnostics_role_name": "DIAGNOSTICS_ROLE_NAME",
     "escalation_topic_arn": "ESCALATION_TOPIC_ARN",
+    "critical_topic_arn": "CRITICAL_TOPIC_ARN",
+    "high_topic_arn": "HIGH_TOPIC_ARN",
     "max_escalations": "MAX_ESCALATIONS",
 }
 
@@ -58,6 +60,9 @@ class Settings(BaseModel):
     # Escalation (docs/contracts.md): where escalation pages go, and how many timeouts are
     # escalated before the incident closes as unresolved.
     escalation_topic_arn: str = ""
+    # Where ingest pages an incident whose severity a joining signal raised.
+    critical_topic_arn: str = ""
+    high_topic_arn: str = ""
     max_escalations: int = Field(default=2, ge=0, le=20)
 
     @field_validator("timezone")

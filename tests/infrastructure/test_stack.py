@@ -34,10 +34,12 @@ CONTRACT_ENV = {
     "DIAGNOSTICS_LOOKBACK_MINUTES": {"collect_diagnostics"},
     "SLACK_SECRET_NAME": set(SLACK_STEPS),
     "SLACK_RESPONDERS": {"create_channel"},
-    "TIMEZONE": {"classify", "create_channel", "escalate", "create_postmortem"},
+    "TIMEZONE": {"ingest", "classify", "create_channel", "escalate", "create_postmortem"},
     "NOTIFICATION_TOPIC_ARN": {"create_postmortem"},
     "ESCALATION_TOPIC_ARN": {"escalate"},
     "MAX_ESCALATIONS": {"escalate"},
+    "CRITICAL_TOPIC_ARN": {"ingest"},
+    "HIGH_TOPIC_ARN": {"ingest"},
 }
 # The steps CONTRACT_ENV describes in full; a step added later (the Slack actions function)
 # is held to the variables of the contract but not to an exact set until it is listed here.

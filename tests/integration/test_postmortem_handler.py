@@ -456,3 +456,19 @@ def test_slack_refusal_is_reported_not_raised(
     assert result["status"] == "written"
     assert result["delivery"]["channel"] == "failed (SlackPostError)"
     assert fake_slack.calls("chat.postMessage")[0]["body"]["channel"] == "C9"
+
+
+def test_an_old_run_finishing_after_a_reopen_leaves_the_reopened_incident_open(
+    moto, incident_table, artifact_bucket, lambda_context
+) -> None:
+    """The incident was reopened (a newer run owns it) while the old run wrote its postmortem:
+    the document is kept, the record is not closed under the new run."""
+    newer = "arn:aws:states:us-east-1:123456789012:execution:X:" + INCIDENT_ID + "-r1"
+    _store(incident_table, status="OPEN", execution_arn=newer, reopen_count=1)
+    old = "arn:aws:states:us-east-1:123456789012:execution:X:" + INCIDENT_ID
+    result = create_postmortem.lambda_handler(_payload(old, RECOVERED, _response()), lambda_context)
+    assert result["status"] == "written"
+    item = incident_table.get_item(Key={"incident_id": INCIDENT_ID})["Item"]
+    assert item["status"] == "OPEN"
+    assert "postmortem_uri" not in item
+    assert item["execution_arn"] == newer
