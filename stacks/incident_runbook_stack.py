@@ -296,9 +296,10 @@ class IncidentRunbookStack(Stack):
             self.notifications.topics[severity].grant_publish(fns["ingest"])
         nag.iam5(fns.roles["ingest"], "Action::kms:GenerateDataKey*", nag.KMS_GRANT_WILDCARDS)
 
-        # check_stability and recovery_watch read the state of the incident's alarm.
+        # recovery, check_stability and recovery_watch read the state of the incident's alarms
+        # (an incident has recovered only when every alarm on it is OK).
         alarms_arn = self._alarms_arn()
-        for step in ("check_stability", "recovery_watch"):
+        for step in ("recovery", "check_stability", "recovery_watch"):
             fns[step].add_to_role_policy(
                 iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[alarms_arn])
             )

@@ -12,9 +12,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat.updates import post_update
+from incidents.claims import ClaimStore
+from incidents.correlation_keys import alarm_key
 from incidents.events import parse_alarm_event
+from incidents.model import Incident
 from incidents.payloads import ResolveRequest, parse_payload
 from incidents.repository import IncidentRepository
+from recovery.alarm_state import alarm_states, incident_alarm_names, still_firing
 from recovery.resume import RecoveryResumer
 from shared import aws
 from shared.config import settings
@@ -29,15 +33,32 @@ from shared.observability import (
 )
 
 
-def _alarm_request(event: dict[str, Any], repo: IncidentRepository) -> ResolveRequest | str:
+def _open_incident_of(alarm_arn: str, table: Any, repo: IncidentRepository) -> Incident | None:
+    """The open incident the alarm opened (GSI by_alarm), or the one it joined or folded into
+    (its correlation key's claim)."""
+    incident = repo.find_open_by_alarm(alarm_arn)
+    if incident is not None:
+        return incident
+    holder = ClaimStore(table).read(alarm_key(alarm_arn)).current
+    found = repo.find(holder) if holder else None
+    return found if found is not None and found.is_open else None
+
+
+def _alarm_request(
+    event: dict[str, Any], table: Any, repo: IncidentRepository
+) -> ResolveRequest | str:
     """The resolve request an OK event stands for, or why there is nothing to resume."""
     signal = parse_alarm_event(event)
     if signal.state_value != "OK":
         return f"alarm state is {signal.state_value}"
     assert signal.alarm_arn is not None  # parse_alarm_event guarantees it
-    incident = repo.find_open_by_alarm(signal.alarm_arn)
+    incident = _open_incident_of(signal.alarm_arn, table, repo)
     if incident is None:
         return f"no open incident for {signal.alarm_name}"
+    others = [n for n in incident_alarm_names(incident) if n != signal.alarm_name]
+    firing = still_firing(alarm_states(aws.client("cloudwatch"), others), others) if others else []
+    if firing:
+        return f"{signal.alarm_name} is OK but {', '.join(firing)} still fires"
     return ResolveRequest(
         incident_id=incident.incident_id,
         by=f"alarm:{signal.alarm_name}",
@@ -55,7 +76,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     from_alarm = isinstance(event, dict) and "detail-type" in event
     try:
         request = (
-            _alarm_request(event, repo) if from_alarm else parse_payload(ResolveRequest, event)
+            _alarm_request(event, table, repo)
+            if from_alarm
+            else parse_payload(ResolveRequest, event)
         )
     except InvalidIncidentInput as exc:
         return reject_event(repo, event, exc)

@@ -97,6 +97,7 @@ class Incident(BaseModel):
     # signals it absorbed, the newest one's time, how often it reopened, and whether an open
     # AWS Health issue makes it an AWS-side incident.
     correlation_key: str | None = None
+    correlation_keys: set[str] | None = None
     signal_count: int | None = None
     last_signal_at: str | None = None
     reopen_count: int | None = None

@@ -10,7 +10,7 @@ from typing import Any, Literal, TypedDict
 
 from incidents.model import Incident, RecoverySignal
 from incidents.repository import IncidentRepository
-from recovery.alarm_state import alarm_states
+from recovery.alarm_state import alarm_states, incident_alarm_names, still_firing
 from shared.timeutil import now_iso
 
 
@@ -32,20 +32,17 @@ class StabilityCheck:
         incident = self._repo.get(incident_id)
         if incident.resolved_at:  # an operator resolved it meanwhile: that decides
             return {"stable": True, "status": "resolved", "alarm_state": "n/a"}, incident
-        state = self._state(incident)
-        if state == "ALARM":
+        names = incident_alarm_names(incident)
+        states = alarm_states(self._cloudwatch, names) if names else {}
+        firing = still_firing(states, names)
+        if firing:
             self._repo.record_flap(
-                incident_id, f"{incident.alarm_name} fired again during the stabilisation wait"
+                incident_id, f"{', '.join(firing)} in ALARM again during the stabilisation wait"
             )
-            return {"stable": False, "status": "flapped", "alarm_state": state}, incident
+            return {"stable": False, "status": "flapped", "alarm_state": "ALARM"}, incident
+        state = str(states.get(incident.alarm_name or "", {}).get("state", ""))
         recovering = incident.recovering or incident.recovery_signal
         if recovering is None:
             recovering = RecoverySignal(at=now_iso(), by="runbook", status="recovered")
         self._repo.confirm_recovery(incident_id, recovering, f"alarm stayed {state or 'OK'}")
         return {"stable": True, "status": "recovered", "alarm_state": state or "n/a"}, incident
-
-    def _state(self, incident: Incident) -> str:
-        if not incident.alarm_name:
-            return ""
-        found = alarm_states(self._cloudwatch, [incident.alarm_name])
-        return str(found.get(incident.alarm_name, {}).get("state", ""))

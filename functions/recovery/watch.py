@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from incidents.model import Incident
 from incidents.repository import IncidentRepository
-from recovery.alarm_state import alarm_states
+from recovery.alarm_state import alarm_states, incident_alarm_names, still_firing
 from recovery.resume import RecoveryResumer
 from shared.errors import AlreadyResolved, TransientDependencyError, error_code
 from shared.timeutil import parse_time, utcnow
@@ -58,11 +58,11 @@ class RecoveryWatch:
             for i in self._repo.list(status="MONITORING", limit=MAX_INCIDENTS)
             if i.task_token and i.is_open and not i.recovering
         ]
-        names = [i.alarm_name for i in waiting if i.alarm_name]
+        names = [name for i in waiting for name in incident_alarm_names(i)]
         states = alarm_states(self._cloudwatch, names) if names else {}
         for incident in waiting:
             try:
-                if self._recovered(incident, states.get(incident.alarm_name or "")):
+                if self._recovered(incident, states):
                     report.recovered += 1
                 elif self._heartbeat(incident):
                     report.heartbeats += 1
@@ -74,9 +74,13 @@ class RecoveryWatch:
                 report.failed += 1
         return report
 
-    def _recovered(self, incident: Incident, alarm: dict[str, Any] | None) -> bool:
-        """Resume an incident whose alarm went OK after it opened (the OK event was lost)."""
+    def _recovered(self, incident: Incident, states: dict[str, dict[str, Any]]) -> bool:
+        """Resume an incident whose alarm went OK after it opened (the OK event was lost) and
+        none of whose other alarms still fires."""
+        alarm = states.get(incident.alarm_name or "")
         if not alarm or alarm["state"] != "OK" or not alarm.get("updated"):
+            return False
+        if still_firing(states, incident_alarm_names(incident)):
             return False
         went_ok = parse_time(alarm["updated"])
         if went_ok <= parse_time(incident.opened_at) or utcnow() - went_ok < self._grace:

@@ -350,7 +350,7 @@ def test_lambda_steps_never_page_the_severity_topics(synth: Synth) -> None:
     assert {step: topics for step, topics in publishers.items() if topics} == {}
 
 
-@pytest.mark.parametrize("step", ["check_stability", "recovery_watch"])
+@pytest.mark.parametrize("step", ["recovery", "check_stability", "recovery_watch"])
 def test_alarm_readers_describe_this_accounts_alarms_only(synth: Synth, step: str) -> None:
     statements = [
         s

@@ -331,3 +331,73 @@ def test_resolve_after_the_wait_timed_out_is_kept_for_the_next_wait(incident) ->
     stored = _item(incident)
     assert stored["recovery_signal"]["by"] == "operator:alice"
     assert "task_token" not in stored
+
+
+# -- incidents with several alarms -----------------------------------------------------------
+OTHER = "orders-api-throttles"
+OTHER_ARN = f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:{OTHER}"
+
+
+@pytest.fixture
+def two_alarms(incident, alarm) -> Any:
+    """The incident also holds a second alarm that folded into it (its key and its claim)."""
+    from incidents.claims import ClaimStore, claim_id
+    from incidents.correlation_keys import alarm_key
+
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    cloudwatch.put_metric_alarm(
+        AlarmName=OTHER, MetricName="Throttles", Namespace="AWS/Lambda", Statistic="Sum",
+        Period=60, EvaluationPeriods=1, Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )  # fmt: skip
+    incident.update_item(
+        Key={"incident_id": INCIDENT_ID},
+        UpdateExpression="ADD correlation_keys :k",
+        ExpressionAttributeValues={":k": {alarm_key(ALARM_ARN), alarm_key(OTHER_ARN)}},
+    )
+    incident.put_item(
+        Item={
+            "incident_id": claim_id(alarm_key(OTHER_ARN)),
+            "key": alarm_key(OTHER_ARN),
+            "current": INCIDENT_ID,
+            "claimed_at": "2019-10-02T17:05:00Z",
+        }
+    )
+    assert ClaimStore(incident).read(alarm_key(OTHER_ARN)).current == INCIDENT_ID
+
+    def set_other(value: str) -> None:
+        cloudwatch.set_alarm_state(AlarmName=OTHER, StateValue=value, StateReason=value)
+
+    set_other("ALARM")
+    return set_other
+
+
+def test_an_ok_while_another_alarm_of_the_incident_fires_resumes_nothing(
+    workflow, two_alarms, alarm, alarm_event, lambda_context, incident
+) -> None:
+    _wait(workflow, lambda_context)
+    alarm("OK")
+    result = recovery.lambda_handler(alarm_event(state="OK"), lambda_context)
+    assert result["status"] == "ignored"
+    assert f"{OTHER} still fires" in result["reason"]
+    assert "task_token" in _item(incident)  # still waiting
+
+    # The folded alarm's own OK (it has no by_alarm entry: found through its claim) resumes.
+    two_alarms("OK")
+    other_ok = alarm_event(state="OK", alarm_name=OTHER)
+    other_ok["resources"] = [OTHER_ARN]
+    other_ok["detail"]["alarmName"] = OTHER
+    assert recovery.lambda_handler(other_ok, lambda_context)["status"] == "resumed"
+
+
+def test_stability_checks_every_alarm_of_the_incident(
+    workflow, two_alarms, alarm, alarm_event, lambda_context, incident
+) -> None:
+    _wait(workflow, lambda_context)
+    two_alarms("OK")
+    alarm("OK")
+    assert recovery.lambda_handler(alarm_event(state="OK"), lambda_context)["status"] == "resumed"
+    two_alarms("ALARM")  # the folded alarm fires again while stabilising
+    result = check_stability.lambda_handler({"incident": STATE, "recovery": {}}, lambda_context)
+    assert result["status"] == "flapped"
+    assert OTHER in _item(incident)["timeline"][-1]["detail"]
