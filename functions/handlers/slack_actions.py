@@ -23,6 +23,7 @@ from callbacks.interactions import Ignored, Interaction, InvalidInteraction, par
 from callbacks.responses import slack_reply
 from callbacks.signature import BadSignature, SignatureError, verify
 from chat.secret import slack_credentials
+from chat.updates import post_update
 from incidents.repository import IncidentRepository
 from recovery.operator import OperatorActions
 from shared import aws
@@ -120,6 +121,10 @@ def _act(table: Any, interaction: Interaction) -> dict[str, Any]:
         "slack action applied",
         extra={"action": interaction.action, "by": interaction.by, "outcome": outcome},
     )
+    # Slack shows nothing of a button's HTTP answer: the channel hears it as an update.
+    record = IncidentRepository(table).find(incident_id)
+    if record is not None:
+        post_update(record, text)
     return slack_reply(text)
 
 

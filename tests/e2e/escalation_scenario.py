@@ -278,6 +278,7 @@ def buttons(s: Scenario) -> dict[str, Any]:
         "incident_status": record["status"]["S"],
         "acknowledged_by": record.get("acknowledged_by", {}).get("S"),
         "resolved_by": record.get("resolved_by", {}).get("S"),
+        "channel_lines": s.slack_lines(record["channel"]["M"]["id"]["S"]),
     }
 
 

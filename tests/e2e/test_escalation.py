@@ -87,6 +87,10 @@ def test_slack_buttons_acknowledge_and_resolve_and_refuse_forgeries(
     assert run["incident_status"] == "RESOLVED"
     assert run["acknowledged_by"] == "slack:dana"
     assert run["resolved_by"] == "slack:dana"
+    # Slack shows nothing of a button's HTTP answer: the channel hears what the click did.
+    lines = "\n".join(run["channel_lines"])
+    assert "Acknowledged" in lines and "as slack:dana" in lines
+    assert "Resolved" in lines
 
 
 def test_no_token_or_secret_reaches_a_log_line(outcome: dict[str, Any]) -> None:
