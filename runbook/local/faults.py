@@ -72,7 +72,7 @@ class Fault:
 
     @property
     def exhausted(self) -> bool:
-        return self.times is not None and self.fired >= self.times
+        return _exhausted(self.times, self.fired)
 
 
 @dataclass
@@ -94,7 +94,12 @@ class FunctionFault:
 
     @property
     def exhausted(self) -> bool:
-        return self.times is not None and self.fired >= self.times
+        return _exhausted(self.times, self.fired)
+
+
+def _exhausted(times: int | None, fired: int) -> bool:
+    """A rule with a count stops once it fired that often; `None` fires every time."""
+    return times is not None and fired >= times
 
 
 @dataclass(frozen=True)

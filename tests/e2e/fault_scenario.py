@@ -28,7 +28,6 @@ import tempfile
 import threading
 import time
 import types
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,7 @@ from runbook.local.emulator import LocalEmulator  # noqa: E402
 from runbook.local.faults import Fault  # noqa: E402
 from runbook.local.server import free_port  # noqa: E402
 from tests.e2e.conftest import subscribe_queue  # noqa: E402
-from tests.e2e.helpers import entered_states, history  # noqa: E402
+from tests.e2e.helpers import entered_states, history, wait_for  # noqa: E402
 from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
 
 SECRET_NAME = "incident-runbook/slack"
@@ -55,17 +54,6 @@ SETTINGS = {
 }
 SLACK_METHODS = ("conversations.create", "conversations.invite", "chat.postMessage")
 CASES = ("dynamodb", "classify", "insights", "xray", "slack", "sns", "s3")
-
-
-def wait_for(what: str, probe: Callable[[], Any], timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.25)
 
 
 def task_outcomes(events: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -147,7 +135,7 @@ class Matrix:
             )["Items"]
             return items[0]["incident_id"]["S"] if items else None
 
-        found: str = wait_for(f"the incident of {alarm}", probe)
+        found: str = wait_for(f"the incident of {alarm}", probe, 120)
         return found
 
     def alarm_arn(self, alarm: str) -> str:
@@ -185,7 +173,7 @@ class Matrix:
                         return body
             return None
 
-        page: dict[str, Any] = wait_for(f"the page for {incident_id}", probe)
+        page: dict[str, Any] = wait_for(f"the page for {incident_id}", probe, 120)
         return page
 
     def waiting(self, incident_id: str) -> bool:
@@ -198,14 +186,16 @@ class Matrix:
         self.set_alarm(case, "ALARM")
         incident_id = self.incident_for(case.alarm)
         arn: str = wait_for(
-            "the execution", lambda: self.record(incident_id).get("execution_arn", {}).get("S")
+            "the execution",
+            lambda: self.record(incident_id).get("execution_arn", {}).get("S"),
+            120,
         )
         return incident_id, arn
 
     def close(self, case: Case, incident_id: str, execution_arn: str) -> dict[str, Any]:
         """Page, wait, alarm OK, stabilisation, postmortem: what the case saw on the way."""
         page = self.page_for(incident_id)
-        wait_for("MonitorRecovery", lambda: self.waiting(incident_id))
+        wait_for("MonitorRecovery", lambda: self.waiting(incident_id), 120)
         self.set_alarm(case, "OK")
         sfn = self.client("stepfunctions")
         described = wait_for(
@@ -214,6 +204,7 @@ class Matrix:
                 (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING"
                 and d
             ),
+            120,
         )
         events = history(sfn, execution_arn)
         record = self.record(incident_id)
@@ -349,7 +340,7 @@ def main() -> int:
         # The dynamodb fault cannot name its incident: run it alone until it fired.
         first = cases["dynamodb"]
         opened = m.open(first)
-        wait_for("the dynamodb fault", lambda: first.faults[0].fired)
+        wait_for("the dynamodb fault", lambda: first.faults[0].fired, 120)
         with ThreadPoolExecutor(max_workers=len(cases)) as pool:
             futures = {
                 key: pool.submit(run_case, m, case, opened if key == "dynamodb" else None)

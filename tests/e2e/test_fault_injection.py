@@ -7,38 +7,22 @@ in a process of its own (tests/e2e/fault_scenario.py), all seven incidents concu
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .helpers import run_scenario
+
 pytestmark = pytest.mark.e2e
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = Path(__file__).with_name("fault_scenario.py")
 GAPS = "## What the runbook could not find out"
 
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    workdir = tmp_path_factory.mktemp("faults")
-    pythonpath = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "functions")])
-    completed = subprocess.run(
-        [sys.executable, str(SCENARIO), str(workdir)],
-        cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": pythonpath},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-4000:]
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
+    return run_scenario(SCENARIO, tmp_path_factory.mktemp("faults"))
 
 
 def gaps_of(run: dict[str, Any]) -> str:
