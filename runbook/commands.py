@@ -73,7 +73,7 @@ def start(ctx: Context, args: argparse.Namespace) -> str:
 
 def _summary(item: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": item["incident_id"],
+        "incident_id": item["incident_id"],
         "status": item.get("status"),
         "severity": item.get("severity"),
         "title": item.get("title"),
@@ -111,7 +111,7 @@ def list_incidents(ctx: Context, args: argparse.Namespace) -> str:
         return "No incidents."
     return table(
         ["ID", "STATUS", "SEVERITY", "OPENED", "TITLE"],
-        [[r["id"], r["status"], r["severity"], r["opened_at"], r["title"]] for r in rows],
+        [[r["incident_id"], r["status"], r["severity"], r["opened_at"], r["title"]] for r in rows],
     )
 
 

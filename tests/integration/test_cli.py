@@ -78,11 +78,11 @@ def test_list_json_and_table(deployed: Any, capsys: pytest.CaptureFixture[str]) 
     code, out, _ = run(capsys, "list", "--json")
     assert code == 0
     rows = json.loads(out)
-    assert [r["id"] for r in rows] == [
+    assert [r["incident_id"] for r in rows] == [
         "inc-20261122-041500-bbbbbbbb",
         "inc-20261122-031500-aaaaaaaa",
     ]
-    assert {"id", "status", "severity", "title", "execution_arn"} <= set(rows[0])
+    assert {"incident_id", "status", "severity", "title", "execution_arn"} <= set(rows[0])
 
     code, out, _ = run(capsys, "list", "--status", "monitoring")
     assert code == 0
