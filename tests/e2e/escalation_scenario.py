@@ -43,7 +43,7 @@ BOT_TOKEN = "xoxb-e2e-token"
 SETTINGS = {
     "recoveryTimeoutSeconds": 12,
     "heartbeatSeconds": 6,
-    "stabilisationSeconds": 5,
+    "stabilisationSeconds": 8,  # the flap scenario re-fires the alarm inside this window
     "maxEscalations": 1,
     "slackSecretName": SECRET_NAME,
     "slackResponders": ["U0E2ERESP"],
