@@ -62,17 +62,12 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "IncidentRunbook")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "incident-runbook")
-    for name in (
-        "INCIDENT_TABLE_NAME",
-        "ARTIFACT_BUCKET_NAME",
-        "STATE_MACHINE_ARN",
-        "SEVERITY_POLICY",
-        "DIAGNOSTICS_LOOKBACK_MINUTES",
-        "SLACK_SECRET_NAME",
-        "SLACK_API_URL",
-        "TIMEZONE",
-        "DIAGNOSTICS_ROLE_NAME",
-    ):
+    from chat import responders
+    from incidents import policy
+    from shared.config import ENV_NAMES
+
+    # Every variable a step reads: the contract's, and the two read outside shared.config.
+    for name in (*ENV_NAMES.values(), responders.ENV_NAME, policy.ENV_NAME):
         monkeypatch.delenv(name, raising=False)
     _reset_caches()
     yield
@@ -82,12 +77,14 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def _reset_caches() -> None:
     from aws_lambda_powertools.metrics.provider import cold_start
 
+    from chat.secret import clear_cache as clear_slack_secret
     from shared.aws import reset_clients
     from shared.config import reset_settings
     from shared.observability import metrics
 
     reset_settings()
     reset_clients()
+    clear_slack_secret()
     metrics.clear_metrics()
     metrics.clear_default_dimensions()
     cold_start.is_cold_start = True

@@ -17,13 +17,6 @@ TOKEN = "xoxb-1111-secret-test-token"
 SIGNING = "0123456789abcdef0123456789abcdef"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_secret_cache() -> Any:
-    clear_cache()
-    yield
-    clear_cache()
-
-
 @pytest.fixture
 def secrets(moto, monkeypatch) -> Any:
     monkeypatch.setenv("SLACK_SECRET_NAME", "slack")

@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import boto3
 import pytest
 
-from chat.secret import clear_cache
 from chat.updates import post_update
 from incidents.model import Channel, Incident
 from tests.fakes.slack_api import FakeSlackApi
 
 TOKEN = "xoxb-9876-update-token-do-not-log"
 SIGNING = "signing-secret-never-logged-0001"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_secret_cache() -> Any:
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 import pytest
 
-from chat.secret import clear_cache
 from handlers import create_channel
 from shared.config import reset_settings
 from shared.errors import ConfigurationError, TransientDependencyError
@@ -37,13 +36,6 @@ INCIDENT: dict[str, Any] = {
     "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:IR:inc-1",
 }
 EVENT = {"incident": INCIDENT}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_secret_cache() -> Any:
-    clear_cache()
-    yield
-    clear_cache()
 
 
 def _secret(value: str, name: str = SECRET_NAME) -> None:

@@ -43,9 +43,7 @@ def slack_secret(moto: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         SecretString=json.dumps({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET}),
     )
     monkeypatch.setenv("SLACK_SECRET_NAME", SECRET_NAME)
-    clear_cache()
     yield SECRET_NAME
-    clear_cache()
 
 
 @pytest.fixture
