@@ -85,7 +85,7 @@ def _respond(outcome: Outcome, execution_arn: str | None) -> dict[str, Any]:
 
 def _page_upgrade(repo: IncidentRepository, incident_id: str) -> None:
     """Page at the raised severity if an upgrade's page is pending (a retried delivery comes
-    back as a duplicate and still sends it)."""
+    back as a duplicate whose record still owes the page, and sends it)."""
     cfg = settings()
     topics = {"critical": cfg.critical_topic_arn, "high": cfg.high_topic_arn}
     region = aws.default_region() or "us-east-1"
@@ -126,7 +126,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         repo.update(
             outcome.incident_id, {"execution_arn": execution_arn}, "workflow started", execution_arn
         )
-    if outcome.incident_id and (outcome.upgraded_to or outcome.status == "duplicate"):
+    if outcome.incident_id and (outcome.upgraded_to or outcome.page_pending):
         _page_upgrade(repo, outcome.incident_id)
     response = _respond(outcome, execution_arn)
     logger.info(

@@ -57,6 +57,8 @@ class Outcome:
     upgraded_to: Severity | None = None
     reason: str = ""
     execution_arn: str | None = None
+    # An upgrade's page the record says is still owed (a failed publish): ingest sends it.
+    page_pending: Severity | None = None
 
 
 def run_name(incident: Incident) -> str:
@@ -334,16 +336,28 @@ class Correlator:
                     incident.incident_id,
                     upgraded_to=upgraded,
                     execution_arn=incident.execution_arn,
+                    page_pending=incident.upgrade_page_pending,
                 )
             if not incident.is_open:
                 break
             stale = iso(self._clock() - START_STALE_AFTER)
             if self.store.claim_start(incident.incident_id, name, stale):
-                return Outcome(status, incident.incident_id, start=name, upgraded_to=upgraded)
+                return Outcome(
+                    status,
+                    incident.incident_id,
+                    start=name,
+                    upgraded_to=upgraded,
+                    page_pending=incident.upgrade_page_pending,
+                )
             if attempt + 1 < waits:
                 self._sleep(START_POLL_SECONDS)
                 found = self.repo.find(incident.incident_id)
                 if found is None:
                     break
                 incident, name = found, run_name(found)
-        return Outcome(status, incident.incident_id, upgraded_to=upgraded)
+        return Outcome(
+            status,
+            incident.incident_id,
+            upgraded_to=upgraded,
+            page_pending=incident.upgrade_page_pending,
+        )
