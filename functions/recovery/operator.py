@@ -21,7 +21,6 @@ from shared.errors import (
 from shared.timeutil import now_iso
 
 ResolveOutcome = Literal["resumed", "recorded"]
-_WAIT_OVER = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 
 
 class OperatorActions:

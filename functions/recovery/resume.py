@@ -21,8 +21,8 @@ from shared.timeutil import now_iso
 
 Outcome = Literal["resumed", "recorded"]
 MAX_ATTEMPTS = 4
-# SendTaskSuccess errors meaning the workflow no longer waits for this token.
-_WAIT_OVER = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+# Step Functions errors meaning the workflow no longer waits for this token (send or heartbeat).
+WAIT_OVER = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 
 
 class WaitExpired(AlreadyResolved):
@@ -101,7 +101,7 @@ class RecoveryResumer:
             self._sfn.send_task_success(taskToken=token, output=json.dumps(output))
         except ClientError as exc:
             code = error_code(exc)
-            if code in _WAIT_OVER:
+            if code in WAIT_OVER:
                 return False
             self._repo.restore_token(incident_id, token)
             if is_transient(exc):

@@ -18,12 +18,11 @@ from botocore.exceptions import ClientError
 from incidents.model import Incident
 from incidents.repository import IncidentRepository
 from recovery.alarm_state import alarm_states, incident_alarm_names, still_firing
-from recovery.resume import RecoveryResumer
+from recovery.resume import WAIT_OVER, RecoveryResumer
 from shared.errors import AlreadyResolved, TransientDependencyError, error_code
 from shared.timeutil import parse_time, utcnow
 
 LOGGER = logging.getLogger(__name__)
-_WAIT_OVER = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 MAX_INCIDENTS = 500
 # An OK younger than this is left to its own event (EventBridge delivers within seconds); the
 # watch only steps in for an OK that should have arrived by now.
@@ -103,7 +102,7 @@ class RecoveryWatch:
             self._sfn.send_task_heartbeat(taskToken=token)
         except ClientError as exc:
             code = error_code(exc)
-            if code in _WAIT_OVER:
+            if code in WAIT_OVER:
                 self._repo.drop_token(incident.incident_id, token)
                 return False
             raise TransientDependencyError(f"Step Functions SendTaskHeartbeat: {code}") from exc
