@@ -4,6 +4,7 @@ says what fired, when (UTC and the team's zone) and where to look."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from urllib.parse import quote
 
 from incidents.model import Incident
@@ -50,6 +51,24 @@ def alarm_console_url(alarm_name: str, region: str) -> str:
     )
 
 
+def moment_lines(label: str, moment: datetime, timezone: str) -> list[str]:
+    """`When: <UTC>` and, under it, the same moment in the team's zone (when not UTC)."""
+    lines = [f"{label}: {in_zone(moment, 'UTC')}"]
+    if timezone != "UTC":
+        lines.append(" " * (len(label) + 2) + in_zone(moment, timezone))
+    return lines
+
+
+def console_lines(incident: Incident, region: str) -> list[str]:
+    """Links to the incident's execution and alarm in the AWS console, where it has them."""
+    lines = []
+    if incident.execution_arn:
+        lines.append(f"Runbook execution: {execution_console_url(incident.execution_arn, region)}")
+    if incident.alarm_name:
+        lines.append(f"Alarm console: {alarm_console_url(incident.alarm_name, region)}")
+    return lines
+
+
 def message(incident: Incident, timezone: str, default_region: str) -> str:
     """The notification body (plain text: SNS email and SMS render it as is)."""
     region = incident.region or default_region
@@ -64,9 +83,7 @@ def message(incident: Incident, timezone: str, default_region: str) -> str:
         lines.append(f"Details: {incident.description}")
     if incident.resources:
         lines.append("Resources: " + ", ".join(f"{r.id} ({r.type})" for r in incident.resources))
-    lines.append(f"When: {in_zone(opened, 'UTC')}")
-    if timezone != "UTC":
-        lines.append(f"      {in_zone(opened, timezone)}")
+    lines += moment_lines("When", opened, timezone)
     lines.append(f"Severity rule: {incident.severity_rule}")
     if incident.reopen_count:
         lines.append(
@@ -82,10 +99,7 @@ def message(incident: Incident, timezone: str, default_region: str) -> str:
         )
     if incident.account:
         lines.append(f"Account/region: {incident.account} / {region}")
-    if incident.execution_arn:
-        lines.append(f"Runbook execution: {execution_console_url(incident.execution_arn, region)}")
-    if incident.alarm_name:
-        lines.append(f"Alarm console: {alarm_console_url(incident.alarm_name, region)}")
+    lines += console_lines(incident, region)
     lines.append(f'Resolve: runbook resolve {incident.incident_id} --note "what fixed it"')
     return "\n".join(lines)
 

@@ -10,13 +10,13 @@ from typing import Any
 from incidents.model import Incident
 from incidents.notification import (
     SUBJECT_LIMIT,
-    alarm_console_url,
     ascii_line,
-    execution_console_url,
+    console_lines,
+    moment_lines,
     service_of,
 )
 from incidents.payloads import EscalationRequest
-from shared.timeutil import in_zone, parse_time
+from shared.timeutil import parse_time
 
 _REASONS = {
     "timeout": "nobody resolved it within the wait",
@@ -102,9 +102,7 @@ def message(
     lines.append(f"What: {incident.title}")
     if incident.alarm_name:
         lines.append(f"Alarm: {incident.alarm_name}")
-    lines.append(f"Opened: {in_zone(opened, 'UTC')}")
-    if timezone != "UTC":
-        lines.append(f"        {in_zone(opened, timezone)}")
+    lines += moment_lines("Opened", opened, timezone)
     if incident.acknowledged_at:
         lines.append(f"Acknowledged by {incident.acknowledged_by} at {incident.acknowledged_at}")
     else:
@@ -112,10 +110,7 @@ def message(
     verdict = _verdict(incident)
     if verdict:
         lines.append(f"Verdict: {verdict}")
-    if incident.execution_arn:
-        lines.append(f"Runbook execution: {execution_console_url(incident.execution_arn, region)}")
-    if incident.alarm_name:
-        lines.append(f"Alarm console: {alarm_console_url(incident.alarm_name, region)}")
+    lines += console_lines(incident, region)
     link = channel_url(incident)
     if link:
         name = incident.channel.name if incident.channel else ""
