@@ -32,6 +32,7 @@ from stacks.functions import (
     ENV_STATE_MACHINE,
     ENV_TABLE,
     ENV_TIMEZONE,
+    STEPS,
     RunbookFunctions,
 )
 from stacks.notifications import Notifications
@@ -255,19 +256,11 @@ class IncidentRunbookStack(Stack):
         objects = f"{ARTIFACT_PREFIX}*"
 
         # Incident records: every step but collect_diagnostics (which only queries stored
-        # Health events, see _grant_diagnostics, and writes evidence to S3).
-        for step in (
-            "ingest",
-            "classify",
-            "create_channel",
-            "monitor_recovery",
-            "recovery",
-            "escalate",
-            "check_stability",
-            "recovery_watch",
-            "slack_actions",
-            "create_postmortem",
-        ):
+        # Health events and updates the verdict, see _grant_diagnostics, and writes evidence
+        # to S3).
+        for step in STEPS:
+            if step == "collect_diagnostics":
+                continue
             table.grant_read_write_data(fns[step])
             nag.iam5(fns.roles[step], f"Resource::{nag.arn_ref(table)}/index/*", nag.DDB_INDEXES)
 
