@@ -19,7 +19,7 @@ REQUIRED_OUTPUTS = (
     "StateMachineArn",
     "IncidentTableName",
     "ArtifactBucketName",
-    "CriticalTopicArn",
+    "PagingTopicArn",
 )
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 

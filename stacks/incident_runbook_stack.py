@@ -444,6 +444,14 @@ class IncidentRunbookStack(Stack):
                 value=self.notifications.topics[name].topic_arn,
                 description=descriptions[key],
             )
+        # The architecture's contract name for "the topic that pages on-call" (scripts and
+        # subscriptions written against the first version use it): the critical topic.
+        CfnOutput(
+            self,
+            "PagingTopicArn",
+            value=self.notifications.topics["critical"].topic_arn,
+            description="SNS topic that pages on-call (the critical topic, as CriticalTopicArn)",
+        )
         if self.callback_api is not None:
             CfnOutput(
                 self,

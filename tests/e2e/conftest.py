@@ -59,7 +59,7 @@ def subscribe_queue(aws: Callable[[str], Any], topic_arn: str, name: str) -> str
 @pytest.fixture(scope="package")
 def pager_queue(aws: Callable[[str], Any], outputs: dict[str, str]) -> str:
     """What on-call's pager would receive: the critical and high topics, to one queue."""
-    queue = subscribe_queue(aws, outputs["CriticalTopicArn"], "e2e-pager")
+    queue = subscribe_queue(aws, outputs["PagingTopicArn"], "e2e-pager")
     subscribe_queue(aws, outputs["HighTopicArn"], "e2e-pager")
     return queue
 

@@ -42,6 +42,7 @@ REQUIRED_OUTPUTS = (
     "StateMachineArn",
     "IncidentTableName",
     "ArtifactBucketName",
+    "PagingTopicArn",
     "CriticalTopicArn",
     "NotificationTopicArn",
 )
@@ -120,7 +121,7 @@ def test_stack_outputs_and_the_executable_state_machine(
 
     aws("dynamodb").describe_table(TableName=outputs["IncidentTableName"])
     aws("s3").head_bucket(Bucket=outputs["ArtifactBucketName"])
-    for topic in ("CriticalTopicArn", "NotificationTopicArn"):
+    for topic in ("PagingTopicArn", "NotificationTopicArn"):
         aws("sns").get_topic_attributes(TopicArn=outputs[topic])
 
     # StateMachineArn names the executable machine, with the synthesised definition (the

@@ -21,7 +21,13 @@ TOPIC_OUTPUTS = {
     "NotificationTopicArn": "standard",
     "EscalationTopicArn": "escalation",
 }
-OUTPUTS = {"StateMachineArn", "IncidentTableName", "ArtifactBucketName", *TOPIC_OUTPUTS}
+OUTPUTS = {
+    "StateMachineArn",
+    "IncidentTableName",
+    "ArtifactBucketName",
+    "PagingTopicArn",
+    *TOPIC_OUTPUTS,
+}
 
 # docs/contracts.md, "Lambda environment" (and "Paging, escalation and operator actions"):
 # variable -> the steps that receive it.
@@ -91,6 +97,10 @@ def test_outputs_point_at_the_right_resources(synth: Synth) -> None:
     for name, kind in kinds.items():
         logical_id = _logical_id(synth, outputs[name]["Value"])
         assert synth.template["Resources"][logical_id]["Type"] == kind, name
+    # PagingTopicArn (the architecture's contract name) is the critical paging topic.
+    assert _logical_id(synth, outputs["PagingTopicArn"]["Value"]) == _logical_id(
+        synth, outputs["CriticalTopicArn"]["Value"]
+    )
     # One topic per output: nothing pages on a topic meant for another severity.
     topic_ids = {_logical_id(synth, outputs[name]["Value"]) for name in TOPIC_OUTPUTS}
     assert topic_ids == set(synth.resources("AWS::SNS::Topic"))

@@ -21,7 +21,7 @@ def _deploy_outputs(state_machine_arn: str) -> None:
             "StateMachineArn": {"Value": state_machine_arn},
             "IncidentTableName": {"Value": TABLE_NAME},
             "ArtifactBucketName": {"Value": BUCKET_NAME},
-            "CriticalTopicArn": {"Value": {"Ref": "Paging"}},
+            "PagingTopicArn": {"Value": {"Ref": "Paging"}},
         },
     }
     boto3.client("cloudformation", region_name=REGION).create_stack(
