@@ -5,6 +5,12 @@ and table cells, `code_span` / `code_block` for verbatim text (fenced with more 
 the text holds), `mermaid_text` for diagram labels (a small safe alphabet) and `link` for the
 URLs we build. An alarm description or a log line can then neither inject HTML, links or
 images, nor break a table, a code block or the Mermaid diagram.
+
+Escaping alone does not stop bare URLs: GitHub-flavoured Markdown's autolink extension turns
+`https://...` and `www....` in plain text into links, so a log line could plant a clickable
+link in the document. `inline` (and so `block`) defangs them as incident reports usually do,
+`https[:]//evil.example` and `www[.]evil.example`: readable, but no longer links. The runbook's
+own console links go through `link`, whose destination is left as it is.
 """
 
 from __future__ import annotations
@@ -44,6 +50,12 @@ _MERMAID_KEYWORDS = frozenset(
         "end",
     }
 )
+# What GFM's autolink extension links in text: http://, https:// and ftp:// (cmark-gfm reads
+# the scheme case-insensitively; every occurrence is defanged, even mid-word, where other
+# renderers' linkifiers may still fire) and `www.` not inside a word (cmark-gfm wants the start
+# of a line, a space or one of `*_~(` before it; `_` is a word character, hence no `\b`).
+_AUTOLINK_SCHEME = re.compile(r"(?i)(https?|ftp)://")
+_AUTOLINK_WWW = re.compile(r"(?i)(?<![a-z0-9])(www)\.")
 _URL_UNSAFE = {"<": "%3C", ">": "%3E", " ": "%20", '"': "%22", "\n": "", "\r": "", "\t": ""}
 
 
@@ -57,12 +69,19 @@ def _entities(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def defang(text: str) -> str:
+    """Bare URLs as text GFM does not autolink: `https[:]//host`, `www[.]host` (the brackets
+    are escaped by `inline` afterwards, so they show as typed)."""
+    return _AUTOLINK_WWW.sub(r"\1[.]", _AUTOLINK_SCHEME.sub(r"\1[:]//", text))
+
+
 def inline(text: Any, limit: int = 0) -> str:
-    """One line of escaped Markdown, safe in prose and inside a table cell."""
+    """One line of escaped Markdown, safe in prose and inside a table cell, with bare URLs
+    defanged so they show as text, not as links."""
     value = " ".join(clean(text).split())
     if limit and len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
-    return _MD_SPECIAL.sub(r"\\\1", _entities(value))
+    return _MD_SPECIAL.sub(r"\\\1", _entities(defang(value)))
 
 
 def block(text: Any, limit: int = 0) -> str:

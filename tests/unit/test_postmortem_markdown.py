@@ -17,7 +17,7 @@ from postmortem.markdown import (
 
 def test_inline_escapes_markdown_and_html() -> None:
     assert inline("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
-    assert inline("[click](http://evil)") == "\\[click\\](http://evil)"
+    assert inline("[click](http://evil)") == "\\[click\\](http\\[:\\]//evil)"
     assert inline("![img](x.png)") == "!\\[img\\](x.png)"
     assert inline("a | b\nc") == "a \\| b c"
     assert inline("*bold* _it_ `code` # h ~~s~~ $x$") == (
