@@ -6,6 +6,7 @@ retried, through TransientDependencyError, as the state machine's Retry expects)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -72,5 +73,6 @@ def metric_graph(
     try:
         writer.put_image(incident.incident_id, png)
     except ClientError as exc:
-        return Graph("unavailable", f"the image could not be stored ({error_code(exc)})")
+        # The same graph, links kept: the console still shows what the image would have.
+        return replace(graph, reason=f"the image could not be stored ({error_code(exc)})")
     return graph.embedded()
