@@ -110,6 +110,35 @@ def test_show_hides_the_task_token(deployed: Any, capsys: pytest.CaptureFixture[
     assert "Resolved in 5m by alice" in out
 
 
+def test_show_prints_the_postmortem_uri(deployed: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    incident_id = "inc-20261122-031500-aaaaaaaa"
+    _seed(deployed, incident_id)
+    code, out, _ = run(capsys, "show", incident_id)
+    assert code == 0
+    assert not [line for line in out.splitlines() if line.startswith("Postmortem")]
+
+    uri = f"s3://{BUCKET_NAME}/incidents/{incident_id}/postmortem.md"
+    _seed(
+        deployed,
+        incident_id,
+        status="RESOLVED",
+        postmortem_uri=uri,
+        postmortem_summary="RESOLVED: critical incident orders-api errors.",
+    )
+    code, out, _ = run(capsys, "show", incident_id)
+    assert code == 0
+    lines = out.splitlines()
+    (postmortem,) = [line for line in lines if line.startswith("Postmortem")]
+    assert postmortem.split() == ["Postmortem", uri]
+    # The summary follows the link, as the incident record keeps them together.
+    assert lines[lines.index(postmortem) + 1].split(maxsplit=1) == [
+        "Summary",
+        "RESOLVED: critical incident orders-api errors.",
+    ]
+    code, out, _ = run(capsys, "show", incident_id, "--json")
+    assert code == 0 and json.loads(out)["postmortem_uri"] == uri
+
+
 def test_show_and_resolve_unknown_incident(
     deployed: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
