@@ -34,6 +34,7 @@ ENV_CRITICAL_TOPIC = "CRITICAL_TOPIC_ARN"
 ENV_HIGH_TOPIC = "HIGH_TOPIC_ARN"
 ENV_MAX_ESCALATIONS = "MAX_ESCALATIONS"
 ENV_SLACK_RESPONDERS = "SLACK_RESPONDERS"
+ENV_ECS_EVENTS_LOG_GROUP = "ECS_EVENTS_LOG_GROUP"
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ SPECS: tuple[FunctionSpec, ...] = (
         "Collects metrics, logs and traces for the incident's resources; evidence to S3.",
         120,
         512,
-        (ENV_BUCKET, ENV_LOOKBACK, ENV_TABLE),
+        (ENV_BUCKET, ENV_LOOKBACK, ENV_TABLE, ENV_ECS_EVENTS_LOG_GROUP),
     ),
     FunctionSpec(
         "create_channel",

@@ -17,10 +17,12 @@ from constructs import Construct
 from stacks import nag
 from stacks.callback_api import SlackCallbackApi
 from stacks.diagnostics_access import grant_diagnostics
+from stacks.ecs_task_events import EcsTaskEvents
 from stacks.functions import (
     ENV_BUCKET,
     ENV_CRITICAL_TOPIC,
     ENV_DIAGNOSTICS_ROLE,
+    ENV_ECS_EVENTS_LOG_GROUP,
     ENV_ESCALATION_TOPIC,
     ENV_HIGH_TOPIC,
     ENV_INGEST_POLICY,
@@ -155,6 +157,12 @@ class IncidentRunbookStack(Stack):
             self, "Notifications", encryption_key=self.key, subscribers=settings.subscriptions
         )
 
+        # Stopped ECS tasks, kept for the diagnostics' stop-reason query (which reads the
+        # group's name from the environment).
+        self.ecs_task_events = EcsTaskEvents(
+            self, "EcsTaskEvents", retention=log_retention, removal_policy=log_removal
+        )
+
         table = self.storage.table
         bucket = self.storage.artifact_bucket
         self.functions = RunbookFunctions(
@@ -175,6 +183,7 @@ class IncidentRunbookStack(Stack):
                 ENV_CRITICAL_TOPIC: self.notifications.topics["critical"].topic_arn,
                 ENV_HIGH_TOPIC: self.notifications.topics["high"].topic_arn,
                 ENV_MAX_ESCALATIONS: str(settings.max_escalations),
+                ENV_ECS_EVENTS_LOG_GROUP: self.ecs_task_events.log_group.log_group_name,
             },
             log_retention=log_retention,
             log_removal_policy=log_removal,

@@ -85,6 +85,26 @@ def codedeploy_failure_pattern() -> events.EventPattern:
     )
 
 
+def dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
+    """A rule target's (or a function's failed invocations') dead-letter queue: SSE-SQS, SSL
+    only, events kept for 14 days."""
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+    )
+    nag.acknowledge(
+        queue,
+        "AwsSolutions-SQS3",
+        "This queue is itself a dead-letter queue (of an EventBridge rule target or of a "
+        "function's failed async invocations); a dead-letter queue for it would only move "
+        "the problem.",
+    )
+    return queue
+
+
 @dataclass(frozen=True)
 class RuleSpec:
     construct_id: str
@@ -183,21 +203,7 @@ class Triggers(Construct):
         )
 
     def _queue(self, construct_id: str) -> sqs.Queue:
-        queue = sqs.Queue(
-            self,
-            construct_id,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        nag.acknowledge(
-            queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself a dead-letter queue (of an EventBridge rule target or of a "
-            "function's failed async invocations); a dead-letter queue for it would only move "
-            "the problem.",
-        )
-        return queue
+        return dead_letter_queue(self, construct_id)
 
     def _failure_queue(
         self, step: str, function: lambda_.IFunction, max_event_age: Duration

@@ -2,12 +2,15 @@
 
 Lambda functions log to /aws/lambda/<name>; ECS containers to the awslogs group of their task
 definition; API Gateway access logs to the group a stage names; VPC flow logs to the groups
-DescribeFlowLogs lists. ECS task state-change events are read from ECS_EVENTS_LOG_GROUP, where
-an EventBridge rule can deliver them (ECS itself keeps stopped tasks for about an hour).
+DescribeFlowLogs lists. ECS task state-change events are read from the log group the stack's
+EventBridge rule delivers every STOPPED task to (ECS itself keeps stopped tasks for about an
+hour), named by the ECS_EVENTS_LOG_GROUP environment variable; the query over it is narrowed
+to the incident's services (`ecs_services`).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +18,13 @@ from botocore.exceptions import ClientError
 
 from diagnostics.logs_insights import log_group_for
 from diagnostics.paging import Deadline, batches, paginate
+from diagnostics.queries import MAX_ECS_SERVICES, is_ecs_name
 from diagnostics.targets import Targets
 
-ECS_EVENTS_LOG_GROUP = "/aws/events/ecs"
+# Set by the stack on collect_diagnostics (docs/contracts.md, "Lambda environment").
+ENV_ECS_EVENTS_LOG_GROUP = "ECS_EVENTS_LOG_GROUP"
+# Without the variable (a function deployed before the stack owned the group, or tests).
+DEFAULT_ECS_EVENTS_LOG_GROUP = "/aws/events/ecs"
 MAX_FLOW_LOG_GROUPS = 10
 # DescribeServices takes at most 10 services per call.
 DESCRIBE_SERVICES_BATCH = 10
@@ -30,8 +37,15 @@ class LogGroups:
     application: list[str] = field(default_factory=list)
     api_access: list[str] = field(default_factory=list)
     ecs_events: list[str] = field(default_factory=list)
+    # The (cluster, service) pairs whose tasks to read in `ecs_events`; set with it.
+    ecs_services: list[tuple[str, str]] = field(default_factory=list)
     flow_logs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+def ecs_events_log_group() -> str:
+    """The log group the stack delivers ECS Task State Change (STOPPED) events to."""
+    return os.environ.get(ENV_ECS_EVENTS_LOG_GROUP, "").strip() or DEFAULT_ECS_EVENTS_LOG_GROUP
 
 
 def _group_from_arn(arn: str) -> str:
@@ -50,7 +64,7 @@ class LogGroupResolver:
         found = LogGroups(application=[log_group_for(f) for f in targets.functions])
         if targets.ecs_services:
             self._ecs(targets, found)
-            found.ecs_events.append(ECS_EVENTS_LOG_GROUP)
+            self._ecs_events(targets, found)
         if targets.apis:
             self._apis(targets, found, deadline)
         if targets.instances or targets.db_instances or targets.ecs_services:
@@ -77,6 +91,19 @@ class LogGroupResolver:
                         _append(found.application, group)
         except ClientError as exc:
             found.notes.append(f"ECS log groups not resolved: {exc}"[:300])
+
+    @staticmethod
+    def _ecs_events(targets: Targets, found: LogGroups) -> None:
+        """The incident's services whose stopped tasks the events query reads (names ECS
+        could not have issued are left out, beyond MAX_ECS_SERVICES too, with a note)."""
+        valid = [pair for pair in targets.ecs_services if all(map(is_ecs_name, pair))]
+        left_out = [f"{c}/{s}" for c, s in targets.ecs_services if (c, s) not in valid]
+        left_out += [f"{c}/{s}" for c, s in valid[MAX_ECS_SERVICES:]]
+        if left_out:
+            found.notes.append(f"ECS task events not queried for: {', '.join(left_out)}"[:300])
+        found.ecs_services = valid[:MAX_ECS_SERVICES]
+        if found.ecs_services:
+            found.ecs_events.append(ecs_events_log_group())
 
     def _apis(self, targets: Targets, found: LogGroups, deadline: Deadline) -> None:
         apigateway = self._clients("apigateway")

@@ -46,7 +46,8 @@ def plan_queries(groups: LogGroups) -> list[Query]:
     if groups.api_access:
         plan.append(Query("api_gateway_errors", q.API_GATEWAY_ERRORS, tuple(groups.api_access)))
     if groups.ecs_events:
-        plan.append(Query("ecs_stopped_reasons", q.ECS_STOPPED_REASONS, tuple(groups.ecs_events)))
+        query = q.ecs_stopped_reasons(groups.ecs_services)
+        plan.append(Query("ecs_stopped_reasons", query, tuple(groups.ecs_events)))
     if groups.flow_logs:
         plan.append(Query("vpc_flow_rejects", q.VPC_FLOW_REJECTS, tuple(groups.flow_logs)))
     return plan

@@ -106,20 +106,68 @@ Reads the JSON access-log format whose keys are the `$context` variable names: `
 `responseLatency` / `integrationLatency` in ms. A high integration latency next to the
 errors points at the backend; 4xx with a low one points at the callers or the authorizer."""
 
-ECS_STOPPED_REASONS = (
-    'filter detail.lastStatus = "STOPPED"\n'
-    "| parse detail.stoppedReason /^(?<reason>[^:(]*[^:( ])/\n"
-    "| stats count_distinct(detail.taskArn) as tasks by detail.stopCode, reason\n"
-    "| sort tasks desc\n"
-    "| limit 50"
-)
-"""Stopped ECS tasks counted by stop code and stop reason.
+# ECS cluster and service names: up to 255 letters, digits, hyphens and underscores. Nothing
+# else may reach the query, so a name can neither end the string or regex it sits in nor add
+# a command.
+_ECS_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+# Each service adds one clause of at most ~580 characters; Logs Insights takes queries of up
+# to 10,000 characters.
+MAX_ECS_SERVICES = 10
+
+
+def _ecs_stopped(narrowing: str = "") -> str:
+    return (
+        'filter detail.lastStatus = "STOPPED"\n'
+        f"{narrowing}"
+        "| parse detail.stoppedReason /^(?<reason>[^:(]*[^:( ])/\n"
+        "| stats count_distinct(detail.taskArn) as tasks by detail.stopCode, reason\n"
+        "| sort tasks desc\n"
+        "| limit 50"
+    )
+
+
+ECS_STOPPED_REASONS = _ecs_stopped()
+"""Stopped ECS tasks counted by stop code and stop reason, over every service in the group.
 
 Reads ECS Task State Change events delivered to a log group by an EventBridge rule (JSON:
-`detail.lastStatus`, `detail.stopCode`, `detail.stoppedReason`, `detail.taskArn`). The reason
-is cut before its first `:` or `(` so that "CannotPullContainerError: ... image X" and
-"Task failed ELB health checks in (target-group ...)" group by their kind, not by the ids in
-them. Tasks are counted once even when ECS emits more than one STOPPED event for a task."""
+`detail.lastStatus`, `detail.stopCode`, `detail.stoppedReason`, `detail.taskArn`); the stack's
+rule delivers every STOPPED event of the account and region to one group
+(docs/diagnostics.md). The reason is cut before its first `:` or `(` so that
+"CannotPullContainerError: ... image X" and "Task failed ELB health checks in (target-group
+...)" group by their kind, not by the ids in them. Tasks are counted once even when ECS emits
+more than one STOPPED event for a task.
+
+The diagnostics run `ecs_stopped_reasons(services)`, the same query narrowed to the incident's
+services; this form is for a look across the account (and the postmortem's fallback text)."""
+
+
+def ecs_stopped_reasons(services: Sequence[tuple[str, str]]) -> str:
+    """ECS_STOPPED_REASONS narrowed to the tasks of the given (cluster, service) pairs.
+
+    A service's tasks carry `detail.group` = `service:<name>` and `detail.clusterArn` =
+    `arn:<partition>:ecs:<region>:<account>:cluster/<cluster>`; the cluster is matched at the
+    end of the ARN, so the query needs neither the account nor the partition, and a service
+    of the same name in another cluster (or in cluster `prod-2` next to `prod`) stays out.
+    Names are checked against ECS's own character set first; at most MAX_ECS_SERVICES."""
+    if isinstance(services, str) or not services or len(services) > MAX_ECS_SERVICES:
+        raise ValueError(f"between 1 and {MAX_ECS_SERVICES} ECS services, got {services!r}")
+    clauses = []
+    for cluster, service in services:
+        for kind, name in (("cluster", cluster), ("service", service)):
+            if not is_ecs_name(name):
+                raise ValueError(f"not an ECS {kind} name: {name!r}")
+        clauses.append(
+            f'(detail.group = "service:{service}" and '
+            f"detail.clusterArn like /:cluster\\/{cluster}$/)"
+        )
+    either = "\n    or ".join(clauses)
+    return _ecs_stopped(f"| filter {either}\n")
+
+
+def is_ecs_name(name: object) -> bool:
+    """True for a cluster or service name that ecs_stopped_reasons accepts."""
+    return isinstance(name, str) and _ECS_NAME.fullmatch(name) is not None
+
 
 VPC_FLOW_REJECTS = (
     "parse @message /^(?<flowVersion>\\d+) (?<flowAccount>\\S+) (?<flowInterface>\\S+)"

@@ -46,6 +46,7 @@ CONTRACT_ENV = {
     "MAX_ESCALATIONS": {"escalate"},
     "CRITICAL_TOPIC_ARN": {"ingest"},
     "HIGH_TOPIC_ARN": {"ingest"},
+    "ECS_EVENTS_LOG_GROUP": {"collect_diagnostics"},
 }
 # The steps CONTRACT_ENV describes in full; a step added later (the Slack actions function)
 # is held to the variables of the contract but not to an exact set until it is listed here.
@@ -378,8 +379,9 @@ def test_each_rule_has_its_own_dead_letter_queue(synth: Synth) -> None:
         if "EventPattern" in r["Properties"]
     ]
     # ALARM, OK, AWS Health, ECS task stopped, CodeDeploy failure (tests/infrastructure/
-    # test_triggers.py checks each pattern).
-    assert len(queues) == len(set(queues)) == 5
+    # test_triggers.py checks each pattern), and every stopped ECS task to its log group
+    # (test_ecs_task_events.py).
+    assert len(queues) == len(set(queues)) == 6
 
 
 def test_no_custom_resources_or_docker_needed(synth: Synth) -> None:

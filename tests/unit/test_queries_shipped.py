@@ -459,15 +459,25 @@ def test_api_gateway_errors_by_status_and_route() -> None:
 
 # --- ECS task state changes delivered by EventBridge to a log group ------------------------
 
-ECS_GROUP = "/aws/events/ecs-task-state"
-TASK = "arn:aws:ecs:us-east-1:123456789012:task/prod/"
+ECS_GROUP = "/aws/events/IncidentRunbook/ecs-tasks-stopped"
+CLUSTER_ARN = "arn:aws:ecs:us-east-1:123456789012:cluster/"
+TASK = "arn:aws:ecs:us-east-1:123456789012:task/"
 
 
-def task_change(clock: str, task: str, last: str, stop_code: str, reason: str) -> LogEvent:
+def task_change(
+    clock: str,
+    task: str,
+    last: str,
+    stop_code: str,
+    reason: str,
+    *,
+    cluster: str = "prod",
+    group: str = "service:orders",
+) -> LogEvent:
     detail = {
-        "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
-        "taskArn": TASK + task,
-        "group": "service:orders",
+        "clusterArn": CLUSTER_ARN + cluster,
+        "taskArn": f"{TASK}{cluster}/{task}",
+        "group": group,
         "lastStatus": last,
         "desiredStatus": "STOPPED",
         "stopCode": stop_code,
@@ -484,7 +494,7 @@ def task_change(clock: str, task: str, last: str, stop_code: str, reason: str) -
         "account": ACCOUNT,
         "time": f"2024-05-01T{clock[:8]}Z",
         "region": "us-east-1",
-        "resources": [TASK + task],
+        "resources": [detail["taskArn"]],
         "detail": detail,
     }
     return LogEvent(at(clock), json.dumps(event), "ecs-events")
@@ -505,6 +515,8 @@ ELB = (
 )
 SCALING = "Scaling activity initiated by (deployment ecs-svc/1234567890123456789)"
 
+# The stack's rule delivers every STOPPED task of the account and region to one log group:
+# the incident's service (orders in cluster prod) shares it with other services.
 ECS_LINES = [
     task_change("12:01:00.000", "t1", "STOPPED", "EssentialContainerExited", ESSENTIAL),
     task_change("12:01:05.000", "t2", "STOPPED", "EssentialContainerExited", ESSENTIAL),
@@ -516,14 +528,27 @@ ECS_LINES = [
     # Still stopping: not counted.
     task_change("12:03:30.000", "t6", "DEPROVISIONING", "ServiceSchedulerInitiated", SCALING),
     task_change("12:04:00.000", "t8", "STOPPED", "EssentialContainerExited", ESSENTIAL),
-]
+    # Another service of the same cluster.
+    task_change(
+        "12:04:10.000", "t9", "STOPPED", "TaskFailedToStart", PULL_NOT_FOUND,
+        group="service:payments",
+    ),
+    # A service of the same name in a cluster whose name starts with the incident's.
+    task_change(
+        "12:04:20.000", "t10", "STOPPED", "EssentialContainerExited", ESSENTIAL,
+        cluster="prod-eu",
+    ),
+]  # fmt: skip
 
 
-def test_ecs_stopped_reasons_counted_by_kind() -> None:
-    # STOPPED tasks: t1, t2 (twice), t8 essential-exit -> 3 distinct tasks; t3, t4 pull errors
-    # whose reasons differ after the colon but share "CannotPullContainerError" -> 2; t5 ELB
-    # health checks, cut before "(" and the trailing space -> 1. t6 is not STOPPED yet.
-    rows = evaluate(queries.ECS_STOPPED_REASONS, ECS_LINES, ECS_GROUP)
+def test_ecs_stopped_reasons_of_the_incident_service_counted_by_kind() -> None:
+    # orders in prod: t1, t2 (twice), t8 essential-exit -> 3 distinct tasks; t3, t4 pull
+    # errors whose reasons differ after the colon but share "CannotPullContainerError" -> 2;
+    # t5 ELB health checks, cut before "(" and the trailing space -> 1. t6 is not STOPPED
+    # yet; t9 is payments' task; t10 is orders' in cluster prod-eu, whose ARN ends in
+    # "cluster/prod-eu", not "cluster/prod".
+    query = queries.ecs_stopped_reasons([("prod", "orders")])
+    rows = evaluate(query, ECS_LINES, ECS_GROUP)
     assert rows == [
         {
             "detail.stopCode": "EssentialContainerExited",
@@ -546,6 +571,73 @@ def test_ecs_stopped_reasons_counted_by_kind() -> None:
         "reason": "CannotPullContainerError",
         "tasks": 2,
     }
+
+
+def test_ecs_stopped_reasons_of_several_services() -> None:
+    # orders in prod as above, and orders in prod-eu (t10, essential exit): 3 + 1 = 4
+    # essential exits, 2 pull errors, 1 ELB; payments' t9 stays out.
+    query = queries.ecs_stopped_reasons([("prod", "orders"), ("prod-eu", "orders")])
+    rows = evaluate(query, ECS_LINES, ECS_GROUP)
+    assert [(r["detail.stopCode"], r["tasks"]) for r in rows] == [
+        ("EssentialContainerExited", "4"),
+        ("TaskFailedToStart", "2"),
+        ("ServiceSchedulerInitiated", "1"),
+    ]
+
+
+def test_ecs_stopped_reasons_across_every_service_of_the_group() -> None:
+    # ECS_STOPPED_REASONS (no narrowing): t1, t2, t8 and prod-eu's t10 essential exits -> 4;
+    # t3, t4 and payments' t9 pull errors -> 3; t5 ELB -> 1.
+    rows = evaluate(queries.ECS_STOPPED_REASONS, ECS_LINES, ECS_GROUP)
+    assert rows == [
+        {
+            "detail.stopCode": "EssentialContainerExited",
+            "reason": "Essential container in task exited",
+            "tasks": "4",
+        },
+        {
+            "detail.stopCode": "TaskFailedToStart",
+            "reason": "CannotPullContainerError",
+            "tasks": "3",
+        },
+        {
+            "detail.stopCode": "ServiceSchedulerInitiated",
+            "reason": "Task failed ELB health checks in",
+            "tasks": "1",
+        },
+    ]
+
+
+def test_ecs_stopped_reasons_names_the_services_in_the_filter() -> None:
+    query = queries.ecs_stopped_reasons([("prod", "orders"), ("default", "web_2")])
+    assert query.splitlines()[:3] == [
+        'filter detail.lastStatus = "STOPPED"',
+        '| filter (detail.group = "service:orders" and detail.clusterArn like /:cluster\\/prod$/)',
+        '    or (detail.group = "service:web_2" and detail.clusterArn like /:cluster\\/default$/)',
+    ]
+    assert query.splitlines()[3:] == queries.ECS_STOPPED_REASONS.splitlines()[1:]
+    longest = [("c" * 255, "s" * 255)] * queries.MAX_ECS_SERVICES
+    assert len(queries.ecs_stopped_reasons(longest)) < 10_000  # Logs Insights' limit
+
+
+@pytest.mark.parametrize(
+    "services",
+    [
+        [],
+        [("prod", 'orders" or detail.group like "')],
+        [("prod", "orders/x")],
+        [("prod$/ or /x", "orders")],
+        [("prod", "orders | display @message")],
+        [("", "orders")],
+        [("prod", "s" * 256)],
+        [("prod", None)],
+        "prod/orders",
+        [("prod", f"s{i}") for i in range(queries.MAX_ECS_SERVICES + 1)],
+    ],
+)
+def test_ecs_stopped_reasons_refuses_anything_but_ecs_names(services: object) -> None:
+    with pytest.raises(ValueError):
+        queries.ecs_stopped_reasons(services)  # type: ignore[arg-type]
 
 
 # --- VPC flow logs, default format (version 2) ------------------------------------------------
