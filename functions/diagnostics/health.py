@@ -3,7 +3,10 @@
 The Health API lives in us-east-1 and answers only accounts with a Business, Enterprise
 On-Ramp or Enterprise support plan; others get SubscriptionRequiredException. Then the source
 falls back to the Health events stored in the incidents table from EventBridge (which every
-account receives) and says so in its finding.
+account receives) and says so in its finding: `summary["via"]` is "stored events" and the message
+starts with API_UNREAD and gives the reason. The verdict and the postmortem read that
+(`read_from_stored_events`) so neither passes off "no issue among the stored events" as "AWS
+Health shows no issue".
 
 Stored Health item (written by ingest once it handles `aws.health` events; read here):
     incident_id  "health#<16 hex of sha256(account|eventArn)>"   status  "HEALTH_EVENT"
@@ -35,6 +38,10 @@ DETAILS_BATCH = 10
 # An event that started this long before the window can still be open.
 STORED_LOOKBACK = timedelta(days=14)
 _SUBSCRIPTION = "SubscriptionRequiredException"
+VIA_API = "health api"
+VIA_STORED = "stored events"
+# How the fallback's message begins: recognisable even where a summary kept only the message.
+API_UNREAD = "the AWS Health API could not be read"
 
 
 def _event_record(event: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +92,11 @@ def causes_for(events: list[dict[str, Any]], resources: list[str]) -> list[Cause
             )
         )
     return causes
+
+
+def read_from_stored_events(summary: dict[str, Any], message: str) -> bool:
+    """Whether a Health finding came from the fallback, i.e. the Health API was not read."""
+    return summary.get("via") == VIA_STORED or message.startswith(API_UNREAD)
 
 
 def _not_offered(error: ClientError) -> bool:
@@ -164,7 +176,7 @@ class HealthSource:
             if events
             else "no AWS Health events for these services"
         )
-        summary = {"via": "health api", "events": len(events), "open": len(open_events)}
+        summary = {"via": VIA_API, "events": len(events), "open": len(open_events)}
         return [Finding(SOURCE, target, OK, message, summary, {"events": events}, causes)]
 
     def _describe(self, events: list[dict[str, Any]]) -> None:
@@ -186,21 +198,22 @@ class HealthSource:
         resources: list[str],
         error: ClientError,
     ) -> Finding:
+        why = (
+            f"it needs a Business, Enterprise On-Ramp or Enterprise support plan ({_SUBSCRIPTION})"
+            if error_code(error) == _SUBSCRIPTION
+            else f"it is not offered here ({error_code(error)})"
+        )
         try:
             stored = [_event_record(i) for i in self._stored.events(account, region, start)]
         except ClientError as exc:
             failed = finding_from_client_error(SOURCE, target, exc)
-            failed.message = f"Health API needs a support plan; stored events: {failed.message}"
+            failed.message = f"{API_UNREAD} ({why}), nor the stored events: {failed.message}"
             return failed
-        why = (
-            "the AWS Health API needs a Business, Enterprise On-Ramp or Enterprise support "
-            f"plan ({_SUBSCRIPTION})"
-            if error_code(error) == _SUBSCRIPTION
-            else f"the AWS Health API is not offered here ({error_code(error)})"
+        message = (
+            f"{API_UNREAD}: {why}; read {len(stored)} Health events stored from EventBridge instead"
         )
-        message = f"{why}; read {len(stored)} Health events stored from EventBridge instead"
         summary = {
-            "via": "stored events",
+            "via": VIA_STORED,
             "events": len(stored),
             "open": sum(1 for e in stored if e["status"] == "open"),
         }

@@ -5,7 +5,9 @@ event), then the user's infrastructure (instance status, exhausted resources: st
 memory, CPU, concurrency, capacity; permissions; network rules), then the application (logs,
 traces, error signatures), and only with none of those, outside AWS (clients' connectivity).
 The first rung with evidence is the verdict; the evidence and its impact scope come with it,
-and what was ruled out on the rungs above is said too.
+and what was ruled out on the rungs above is said too, no more firmly than the evidence allows:
+without the Health API (no support plan) only the Health events stored from EventBridge were
+checked, and the verdict says that rather than "no AWS Health issue".
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from diagnostics.finding import (
     Cause,
     Finding,
 )
+from diagnostics.health import read_from_stored_events
 
 UNDETERMINED = "undetermined"
 _HEADLINES = {
@@ -47,6 +50,11 @@ _RULED_OUT: dict[str, dict[str, str]] = {
         "elb": "no load balancer, target registration or health-check connection fault",
     },
 }
+# What a Health finding read from the stored events rules out (it is not the Health API's word).
+_HEALTH_STORED_ONLY = (
+    "no AWS Health issue among the Health events stored from EventBridge (checked against those "
+    "only: the AWS Health API could not be read)"
+)
 _MAX_CAUSES = 5
 _MAX_EVIDENCE = 3
 
@@ -64,7 +72,10 @@ def _ruled_out(findings: list[Finding], domain: str, kept: list[Cause]) -> list[
     for source, reason in _RULED_OUT.get(domain, {}).items():
         ran = [f for f in findings if f.source == source and f.status == OK]
         if ran and not any(c.domain == domain and c in kept for f in ran for c in f.causes):
-            reasons.append(reason)
+            stored_only = source == "health" and any(
+                read_from_stored_events(f.summary, f.message) for f in ran
+            )
+            reasons.append(_HEALTH_STORED_ONLY if stored_only else reason)
     return reasons
 
 

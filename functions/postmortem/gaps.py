@@ -1,6 +1,8 @@
 """What the runbook could not find out, and why: failed or skipped response branches, missing
-branches, diagnostic sources that failed, timed out or were throttled, an unreadable history or
-evidence document, a graph that could not be drawn, a recovery nobody confirmed.
+branches, diagnostic sources that failed, timed out or were throttled, an AWS Health API that
+could not be read (the source then checked only the Health events stored from EventBridge), an
+unreadable history or evidence document, a graph that could not be drawn, a recovery nobody
+confirmed.
 
 A reviewer should never mistake a blank for "nothing happened": every absence is named here.
 """
@@ -12,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from diagnostics.health import API_UNREAD, read_from_stored_events
 from postmortem.findings import SourceResult
 from postmortem.graph import Graph
 from postmortem.history import WorkflowHistory
@@ -111,6 +114,21 @@ def response_gaps(response: dict[str, Any], severity: str) -> list[Gap]:
     return found
 
 
+def health_api_gaps(results: list[SourceResult]) -> list[Gap]:
+    """Health sources that answered from the stored events because the Health API could not be
+    read: they ran, so no failure says so, yet what the API knows stayed unknown."""
+    return [
+        Gap(
+            f"The AWS Health API ({r.target})",
+            r.message.removeprefix(API_UNREAD).lstrip(": ") or "the API could not be read",
+        )
+        for r in results
+        if r.source == "health"
+        and r.status in _QUIET
+        and read_from_stored_events(dict(r.figures), r.message)
+    ]
+
+
 def diagnostics_gaps(
     diagnostics: dict[str, Any], results: list[SourceResult], evidence_note: str
 ) -> list[Gap]:
@@ -120,6 +138,7 @@ def diagnostics_gaps(
         for r in results
         if r.status not in _QUIET
     ]
+    found += health_api_gaps(results)
     summary = diagnostics.get("summary") if isinstance(diagnostics.get("summary"), dict) else {}
     if summary and summary.get("note"):
         found.append(Gap("Diagnostic sources", str(summary["note"])))
