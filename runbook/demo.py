@@ -2,7 +2,9 @@
 
 A Lambda function `orders-api` starts failing (error logs and an Errors metric are seeded), its
 critical alarm fires, and the runbook does the rest: page, diagnostics, the incident waiting for
-recovery; then the alarm returns to OK and the postmortem is written.
+recovery; then the alarm returns to OK and the postmortem is written. It ends with the
+postmortem's S3 URI, the local copy saved in the workdir (the emulator, and its bucket, stop with
+the demo) and its summary.
 """
 
 from __future__ import annotations
@@ -196,6 +198,25 @@ def _try_read_s3(ctx: Context, uri: str) -> str | None:
         raise
 
 
+def save_postmortem(ctx: Context, uri: str, document: str, folder: Path) -> tuple[Path, bool]:
+    """Copy the document, and the graph it embeds as `metric.png` when one was stored, into
+    `folder`: the S3 URI dies with the emulator. Returns the document's path and whether the
+    graph came too."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "postmortem.md"
+    path.write_text(document, encoding="utf-8")
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    graph_key = key.rsplit("/", 1)[0] + "/metric.png"
+    try:
+        png = ctx.client("s3").get_object(Bucket=bucket, Key=graph_key)["Body"].read()
+    except ClientError as err:
+        if err.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+            raise
+        return path, False
+    (folder / "metric.png").write_bytes(png)
+    return path, True
+
+
 def describe_evidence(evidence: dict[str, Any]) -> list[str]:
     """The verdict, its causes and each source's status, as a responder would skim them."""
     verdict = evidence.get("verdict") or {}
@@ -215,8 +236,11 @@ def _execution_status(ctx: Context, arn: str) -> str:
     return str(ctx.client("stepfunctions").describe_execution(executionArn=arn)["status"])
 
 
-def run_scenario(ctx: Context, function: str = FUNCTION) -> dict[str, Any]:
-    """The incident itself, against any endpoint that has the stack deployed."""
+def run_scenario(
+    ctx: Context, function: str = FUNCTION, workdir: Path | None = None
+) -> dict[str, Any]:
+    """The incident itself, against any endpoint that has the stack deployed; with `workdir`,
+    the postmortem is also saved under `workdir/postmortems/<incident id>/`."""
     outputs = ctx.outputs
     page_queue = subscribe_queue(ctx, outputs["CriticalTopicArn"], f"{function}-pager")
     alarm = alarm_name(function)
@@ -272,12 +296,22 @@ def run_scenario(ctx: Context, function: str = FUNCTION) -> dict[str, Any]:
     uri = final.get("postmortem_uri")
     if not uri:
         raise CliError(f"demo: no postmortem recorded (incident status {final.get('status')})")
-    _say(f"Postmortem: {uri}")
-    _say(f"Summary: {final.get('postmortem_summary', '(none)')}")
     document = _read_s3(ctx, str(uri))
     for line in document.split("\n## Timeline")[0].splitlines()[:40]:
         print(f"    | {line}")
-    return {"incident_id": incident_id, "status": status, "postmortem_uri": uri}
+    _say(f"Postmortem: {uri}")
+    saved = None
+    if workdir is not None:
+        folder = workdir.resolve() / "postmortems" / incident_id
+        saved, with_graph = save_postmortem(ctx, str(uri), document, folder)
+        _say(f"Postmortem file: {saved}" + (" (metric.png beside it)" if with_graph else ""))
+    _say(f"Summary: {final.get('postmortem_summary', '(none)')}")
+    return {
+        "incident_id": incident_id,
+        "status": status,
+        "postmortem_uri": uri,
+        "postmortem_file": saved,
+    }
 
 
 def run_demo(port: int, workdir: Path | None = None) -> int:
@@ -292,7 +326,7 @@ def run_demo(port: int, workdir: Path | None = None) -> int:
         emulator.deploy()
         ctx = Context(endpoint_url=emulator.endpoint_url)
         _say(f"Deployed. State machine: {ctx.output('StateMachineArn')}")
-        result = run_scenario(ctx)
+        result = run_scenario(ctx, workdir=workdir)
         if result["status"] != "SUCCEEDED":
             raise CliError(f"demo: the execution ended {result['status']}")
         _say(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -13,11 +15,14 @@ from runbook.local.emulator import LocalEmulator
 pytestmark = pytest.mark.e2e
 
 
+_STAMP = re.compile(r"^\[\d\d:\d\d:\d\d\] ")
+
+
 def test_demo_scenario_runs_a_whole_incident(
-    emulator: LocalEmulator, unique: str, capsys: pytest.CaptureFixture[str]
+    emulator: LocalEmulator, unique: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     ctx = Context(endpoint_url=emulator.endpoint_url)
-    result = run_scenario(ctx, function=f"orders-api-{unique}")
+    result = run_scenario(ctx, function=f"orders-api-{unique}", workdir=tmp_path)
 
     assert result["status"] == "SUCCEEDED"
     incident = ctx.table().get_item(Key={"incident_id": result["incident_id"]})["Item"]
@@ -31,6 +36,23 @@ def test_demo_scenario_runs_a_whole_incident(
     assert "MonitorRecovery is waiting" in printed
     assert "Execution SUCCEEDED" in printed
     assert f"# Postmortem: orders-api-{unique}-errors is in ALARM" in printed
+
+    # It ends with the postmortem's S3 URI, the local copy that outlives the emulator (which
+    # stops with `make demo`), and the summary.
+    said = [_STAMP.sub("", line) for line in printed.splitlines() if _STAMP.match(line)]
+    saved = tmp_path / "postmortems" / result["incident_id"] / "postmortem.md"
+    assert said[-3:] == [
+        f"Postmortem: {incident['postmortem_uri']}",
+        f"Postmortem file: {saved}",
+        f"Summary: {incident['postmortem_summary']}",
+    ]
+    assert result["postmortem_file"] == saved
+    bucket, _, document_key = incident["postmortem_uri"].removeprefix("s3://").partition("/")
+    document = ctx.client("s3").get_object(Bucket=bucket, Key=document_key)["Body"].read()
+    assert saved.read_bytes() == document
+    assert saved.read_text().startswith(f"# Postmortem: orders-api-{unique}-errors is in ALARM")
+    # The emulator has no GetMetricWidgetImage: no graph was stored, so none is copied.
+    assert not (saved.parent / "metric.png").exists()
 
     # The seeded connection-timeout lines reached the evidence through Logs Insights, and the
     # verdict names the outbound-connection cause they point at.
