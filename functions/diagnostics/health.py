@@ -64,11 +64,23 @@ def _time(value: Any) -> str | None:
     return iso(parse_time(value)) if value else None
 
 
-def causes_for(events: list[dict[str, Any]], resources: list[str]) -> list[Cause]:
-    """Issues (not notifications) are the AWS-side evidence; open ones are ongoing."""
+def overlaps(event: dict[str, Any], since: datetime | None) -> bool:
+    """Whether an event can explain the incident: open, or closed no earlier than the window's
+    start (an issue AWS closed before the incident began did not cause it, though a later
+    update to it still shows up in DescribeEvents' lastUpdatedTimes)."""
+    if event["status"] == "open" or since is None or not event["end"]:
+        return True
+    return bool(event["end"] >= iso(since))
+
+
+def causes_for(
+    events: list[dict[str, Any]], resources: list[str], since: datetime | None = None
+) -> list[Cause]:
+    """Issues (not notifications) open during the window are the AWS-side evidence; open ones
+    are ongoing."""
     causes = []
     for event in events:
-        if event["category"] != "issue":
+        if event["category"] != "issue" or not overlaps(event, since):
             continue
         hit = [r for r in resources if any(r in e for e in event["entities"])]
         scope = (
@@ -169,7 +181,7 @@ class HealthSource:
             if error_code(exc) == _SUBSCRIPTION or _not_offered(exc):
                 return [self._fallback(target, account, region, start, resources, exc)]
             return [finding_from_client_error(SOURCE, target, exc)]
-        causes = causes_for(events, resources)
+        causes = causes_for(events, resources, start)
         open_events = [e for e in events if e["status"] == "open"]
         message = (
             f"{len(open_events)} open AWS Health events ({len(causes)} issues)"
@@ -218,5 +230,11 @@ class HealthSource:
             "open": sum(1 for e in stored if e["status"] == "open"),
         }
         return Finding(
-            SOURCE, target, OK, message, summary, {"events": stored}, causes_for(stored, resources)
+            SOURCE,
+            target,
+            OK,
+            message,
+            summary,
+            {"events": stored},
+            causes_for(stored, resources, start),
         )

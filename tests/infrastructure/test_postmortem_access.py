@@ -20,11 +20,12 @@ def _statement(synth: Synth, action: str) -> dict[str, Any]:
 
 
 def _topics(synth: Synth) -> dict[str, str]:
-    """Logical id of each topic by its output (CriticalTopicArn, NotificationTopicArn, ...)."""
+    """Logical id of each topic by its output (CriticalTopicArn, NotificationTopicArn, ...);
+    PagingTopicArn is left out: it names the critical topic again, under its contract name."""
     return {
         name.removesuffix("TopicArn").lower(): output["Value"]["Ref"]
         for name, output in synth.template["Outputs"].items()
-        if name.endswith("TopicArn")
+        if name.endswith("TopicArn") and name != "PagingTopicArn"
     }
 
 

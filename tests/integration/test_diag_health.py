@@ -98,3 +98,24 @@ def test_an_endpoint_without_the_health_api_falls_back_too(moto) -> None:
     )
     assert finding.status == "ok"
     assert "not offered here" in finding.message and finding.summary["via"] == "stored events"
+
+
+def test_a_closed_issue_counts_only_if_it_was_still_open_in_the_window(moto) -> None:
+    """DescribeEvents' lastUpdatedTimes also returns issues AWS closed before the incident
+    (updated later): those did not cause it. One that closed inside the window did."""
+    before = {**_event(ARN + "-old", "closed"), "startTime": START - timedelta(hours=5),
+              "endTime": START - timedelta(minutes=10)}  # fmt: skip
+    during = {**_event(ARN, "closed"), "endTime": START + timedelta(minutes=40)}
+    health = client("health", region="us-east-1")
+    with Stubber(health) as stub:
+        stub.add_response("describe_events", {"events": [before, during]})
+        stub.add_response("describe_event_details", {"successfulSet": [], "failedSet": []})
+        (finding,) = HealthSource(health, StoredHealthEvents(None)).collect(
+            Targets(instances=["i-1"], health_services=["EC2"]), ACCOUNT, REGION, START,
+            Deadline.after(30), ["i-1"],
+        )  # fmt: skip
+    assert finding.summary == {"via": "health api", "events": 2, "open": 0}
+    (cause,) = finding.causes
+    assert cause.resources == [ARN]  # the one that closed inside the window
+    assert cause.ongoing is False
+    assert cause.started_at == "2024-05-01T13:58:00Z"
