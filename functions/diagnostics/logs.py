@@ -15,7 +15,15 @@ from typing import Any
 from diagnostics import queries as q
 from diagnostics import signatures
 from diagnostics.ecs import classify_reason
-from diagnostics.finding import APPLICATION, INFRASTRUCTURE, OK, OUTSIDE, Cause, Finding
+from diagnostics.finding import (
+    APPLICATION,
+    INFRASTRUCTURE,
+    OK,
+    OUTSIDE,
+    SKIPPED,
+    Cause,
+    Finding,
+)
 from diagnostics.log_groups import LogGroupResolver, LogGroups
 from diagnostics.logs_insights import LogsInsights, Query, QueryRun, finding_for
 from diagnostics.paging import Deadline
@@ -85,7 +93,7 @@ def causes_for(run: QueryRun) -> list[Cause]:
         ]
         return signatures.causes_in(lines)
     if name == "lambda_slow_or_memory_bound":
-        return _slow_causes(q.parse_slow_invocations(run.rows))
+        return _slow_causes(q.parse_slow_invocations(run.rows), run.log_groups)
     if name == "api_gateway_errors":
         return _api_causes(q.parse_api_gateway_errors(run.rows))
     if name == "ecs_stopped_reasons":
@@ -117,8 +125,14 @@ def causes_for(run: QueryRun) -> list[Cause]:
     return []
 
 
-def _slow_causes(rows: list[q.SlowInvocation]) -> list[Cause]:
+def _slow_causes(rows: list[q.SlowInvocation], groups: list[str] | None = None) -> list[Cause]:
+    """REPORT lines: all memory used is exhaustion (infrastructure); more than MEMORY_PERCENT
+    but not all is memory pressure, on the application rung: a warning that the function is
+    one bigger payload away from failing, which must reach the verdict but not outrank the
+    application's own errors; slower than SLOW_DURATION_MS is the application's latency."""
     causes = []
+    functions = [g.removeprefix("/aws/lambda/") for g in groups or []]
+    resources = functions if len(functions) == 1 else []
     full = [r for r in rows if (r["memory_used_percent"] or 0) >= 100]
     if full:
         causes.append(
@@ -128,9 +142,31 @@ def _slow_causes(rows: list[q.SlowInvocation]) -> list[Cause]:
                 "Lambda invocations used all their memory",
                 "Raise the function's memory size; look for data kept between invocations.",
                 f"{len(full)} invocations at 100 % memory",
-                evidence=[
+                list(resources),
+                [
                     f"{r['request_id']}: {r['max_memory_used_mb']} of {r['memory_size_mb']} MB"
                     for r in full[:3]
+                ],
+            )
+        )
+    pressed = [r for r in rows if q.MEMORY_PERCENT < (r["memory_used_percent"] or 0) < 100]
+    if pressed:
+        at_least = "at least " if len(rows) >= q.SLOW_INVOCATIONS_LIMIT else ""
+        causes.append(
+            Cause(
+                "lambda.memory_pressure",
+                APPLICATION,
+                f"Memory pressure: {at_least}{_invocations(len(pressed))} used more than "
+                f"{q.MEMORY_PERCENT} % of their memory size",
+                "Raise the function's memory size (Lambda gives CPU in proportion to memory, "
+                "so this also speeds it up); then find what grows with the load: payload "
+                "size, caches or data kept between invocations.",
+                f"{at_least}{_invocations(len(pressed))} above {q.MEMORY_PERCENT} % of memory",
+                list(resources),
+                [
+                    f"{r['request_id']}: {_mb(r['max_memory_used_mb'])} of "
+                    f"{_mb(r['memory_size_mb'])} MB ({_memory_used(r):.0f} %)"
+                    for r in sorted(pressed, key=_memory_used, reverse=True)[:3]
                 ],
             )
         )
@@ -143,10 +179,29 @@ def _slow_causes(rows: list[q.SlowInvocation]) -> list[Cause]:
                 "Lambda invocations slower than 10 s",
                 "Find the slow segment in the X-Ray traces of these request ids.",
                 f"{len(slow)} slow invocations",
-                evidence=[f"{r['request_id']}: {r['duration_ms']} ms" for r in slow[:3]],
+                list(resources),
+                [f"{r['request_id']}: {r['duration_ms']} ms" for r in slow[:3]],
             )
         )
     return causes
+
+
+def _memory_used(row: q.SlowInvocation) -> float:
+    return row["memory_used_percent"] or 0.0
+
+
+def _integration(latency_ms: float | None) -> str:
+    """API Gateway logs `-` for requests that never reached the integration (throttled,
+    refused by an authorizer, or failing in API Gateway itself)."""
+    return "no integration call" if latency_ms is None else f"integration {latency_ms:g} ms"
+
+
+def _invocations(count: int) -> str:
+    return f"{count} invocation" + ("" if count == 1 else "s")
+
+
+def _mb(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
 
 
 def _api_causes(rows: list[q.ApiErrorGroup]) -> list[Cause]:
@@ -164,7 +219,7 @@ def _api_causes(rows: list[q.ApiErrorGroup]) -> list[Cause]:
                 f"{sum(r['requests'] for r in server)} requests",
                 evidence=[
                     f"{r['status']} {r['route']} x{r['requests']} "
-                    f"(integration {r['avg_integration_latency_ms']} ms)"
+                    f"({_integration(r['avg_integration_latency_ms'])})"
                     for r in server[:5]
                 ],
             )
@@ -181,6 +236,22 @@ def _api_causes(rows: list[q.ApiErrorGroup]) -> list[Cause]:
             )
         )
     return causes
+
+
+def _unlogged_apis(targets: Targets, groups: LogGroups) -> list[Finding]:
+    """The incident names an API but no stage of it sends access logs to CloudWatch Logs, so
+    its 4xx/5xx by route cannot be read: say so, with how to turn it on. (When the stages
+    could not be read at all, the resolver's note says that instead.)"""
+    resolver_failed = any("API Gateway" in note for note in groups.notes)
+    if not targets.apis or groups.api_access or resolver_failed:
+        return []
+    names = ", ".join(targets.apis)
+    message = (
+        f"not run: no stage of {names} sends access logs to CloudWatch Logs; turn on access "
+        "logging on the stage (JSON with $context.status, $context.resourcePath, "
+        "$context.responseLatency and $context.integrationLatency) to see its errors by route"
+    )
+    return [Finding(SOURCE, f"api_gateway_errors: {names}", SKIPPED, message)]
 
 
 def _summarise(run: QueryRun, finding: Finding) -> None:
@@ -211,6 +282,7 @@ class LogsSource:
     ) -> list[Finding]:
         groups = self._resolver.resolve(targets, deadline)
         findings = [Finding(SOURCE, "log groups", OK, note) for note in groups.notes]
+        findings += _unlogged_apis(targets, groups)
         runs = self._run(plan_queries(groups), start, end, deadline)
         more = correlation_queries(runs, groups)
         if more and deadline.remaining() > STOP_MARGIN_SECONDS + 1:

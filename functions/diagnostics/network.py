@@ -17,7 +17,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from diagnostics import routes
-from diagnostics.finding import INFRASTRUCTURE, OK, Cause, Finding, finding_from_client_error
+from diagnostics.finding import (
+    INFRASTRUCTURE,
+    OK,
+    Cause,
+    Finding,
+    finding_from_client_error,
+    is_throttle,
+)
 from diagnostics.paging import Deadline, batches, paginate
 from diagnostics.routes import Egress
 from diagnostics.targets import Targets
@@ -170,12 +177,18 @@ class NetworkSource:
             if c.name.startswith("lambda:") and c.groups
         ]
         results, causes = _check(paths, groups, acls)
-        egress, endpoints, routes_error = self._egress(clients, vpcs, deadline)
+        egress, endpoints, routes_failed = self._egress(clients, vpcs, deadline)
         causes += routes.causes_for(egress, endpoints)
         if not paths and not egress:
+            if routes_failed is not None:
+                # The routes were all there was to check, and they could not be read.
+                failed = finding_from_client_error(SOURCE, "paths", routes_failed)
+                failed.message = f"routes not read: {failed.message}"
+                return [failed]
             return [
                 Finding(SOURCE, "paths", OK, "no network path between the incident's resources")
             ]
+        routes_error = _routes_error(routes_failed)
         blocked = sum(1 for r in results if r["problems"])
         message = f"{blocked} of {len(paths)} network paths blocked by rules"
         cut_off = sorted({e.subnet for e in egress if e.problem})
@@ -196,7 +209,7 @@ class NetworkSource:
 
     def _egress(
         self, clients: list[Endpoint], vpcs: dict[str, str], deadline: Deadline
-    ) -> tuple[list[Egress], list[str], str]:
+    ) -> tuple[list[Egress], list[str], ClientError | None]:
         """Each client subnet's way out; a failure here is noted, the rule checks still stand."""
         ids = sorted({vpcs[s] for c in clients for s in c.subnets if s in vpcs})
         try:
@@ -211,8 +224,8 @@ class NetworkSource:
             missing = any(e.problem and not e.broken for e in egress)
             endpoints = routes.read_endpoints(self._ec2, ids, deadline) if missing else []
         except ClientError as exc:
-            return [], [], f"routes not read: {error_code(exc)}"
-        return egress, endpoints, ""
+            return [], [], exc
+        return egress, endpoints, None
 
     def _endpoints(
         self, targets: Targets, deadline: Deadline
@@ -314,6 +327,13 @@ class NetworkSource:
                 if association.get("SubnetId") in ids:
                     acls[association["SubnetId"]] = acl
         return acls, cidrs, vpcs
+
+
+def _routes_error(error: ClientError | None) -> str:
+    if error is None:
+        return ""
+    why = f"throttled by AWS ({error_code(error)})" if is_throttle(error) else error_code(error)
+    return f"routes not read: {why}"
 
 
 def _check(

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+# The response keys that say another page follows, as the APIs the sources page name them
+# (API Gateway's is `position`).
+NEXT_PAGE_KEYS = ("NextToken", "nextToken", "Marker", "NextMarker", "position")
 
 
 @dataclass
@@ -59,11 +62,32 @@ def paginate(
     for page in paginator.paginate(**kwargs):
         pages += 1
         items.extend(page.get(result_key, []))
-        more = any(page.get(k) for k in ("NextToken", "nextToken", "Marker", "NextMarker"))
+        more = any(page.get(k) for k in NEXT_PAGE_KEYS)
         if more and (pages >= max_pages or (deadline is not None and deadline.expired())):
             truncated = True
             break
     return Listing(items, pages, truncated)
+
+
+def find_first(
+    client: Any,
+    operation: str,
+    result_key: str,
+    match: Callable[[Any], bool],
+    deadline: Deadline | None = None,
+    max_pages: int = 50,
+    **kwargs: Any,
+) -> Any | None:
+    """The first item of a paginated listing that `match`es, reading no page past the one it
+    is on (nor past `max_pages` or the deadline): None when no page read has it."""
+    listing = client.get_paginator(operation).paginate(**kwargs)
+    for pages, page in enumerate(listing, start=1):
+        found = next((item for item in page.get(result_key, []) if match(item)), None)
+        if found is not None:
+            return found
+        if pages >= max_pages or (deadline is not None and deadline.expired()):
+            return None
+    return None
 
 
 def batches(values: Sequence[T], size: int) -> Iterator[list[T]]:

@@ -1,7 +1,8 @@
 """Choose the diagnostic sources for an incident's resources and run them concurrently within
 one overall time budget. A source that fails, throttles or runs out of time becomes a finding
 that says so: diagnostics never fail the step, because they must never hold up paging or the
-postmortem."""
+postmortem. That includes making the clients: a member account's role that cannot be assumed
+becomes one finding per source it would have served, naming the role and the AWS error code."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from diagnostics.codedeploy import CodeDeploySource
 from diagnostics.ec2 import Ec2Source
@@ -28,6 +30,7 @@ from diagnostics.rds import RdsSource
 from diagnostics.targets import Targets, function_name, targets_for
 from diagnostics.xray import XRaySource
 from incidents.model import Incident
+from shared.aws import RoleUnavailable
 from shared.timeutil import parse_time
 
 __all__ = ["DiagnosticsRunner", "Task", "Window", "function_name", "window_for"]
@@ -51,13 +54,16 @@ class Window:
     end: datetime
 
 
+Run = Callable[[], Finding | list[Finding]]
+
+
 @dataclass(frozen=True)
 class Task:
     """One unit of work: a source applied to a target, answering one or more findings."""
 
     source: str
     target: str
-    run: Callable[[], Finding | list[Finding]]
+    run: Run
 
 
 def window_for(incident: Incident, lookback_minutes: int, now: datetime) -> Window:
@@ -86,90 +92,90 @@ class DiagnosticsRunner:
 
     def plan(self, incident: Incident, window: Window) -> list[Task]:
         """Sources that apply to the incident's resources, in the order the verdict reads
-        them (AWS side first)."""
+        them (AWS side first). A source whose clients cannot be made (a member-account role
+        that cannot be assumed, STS unreachable) is planned as its failure finding, so the
+        others still run and the evidence is still written."""
         targets = targets_for(incident)
         if targets.empty():
             return []
-        start, end, deadline = window.start, window.end, self._deadline
-        client = self._clients
-        tasks: list[Task] = []
+        s, e, d = window.start, window.end, self._deadline
+        c = _RememberingClients(self._clients, incident.region)
         region = incident.region or ""
-        health = HealthSource(client("health", region=HEALTH_REGION), self._health_store)
         ids = [r.id for r in incident.resources]
-        tasks.append(
-            Task(
+        store = self._health_store
+        specs: list[tuple[str, str, bool, Callable[[], Run]]] = [
+            (
                 "health",
                 region,
-                lambda: health.collect(targets, incident.account, region, start, deadline, ids),
-            )
-        )
-        if targets.instances:
-            ec2 = Ec2Source(client("ec2"), client("cloudwatch"))
-            tasks.append(
-                Task(
-                    "ec2",
-                    ", ".join(targets.instances),
-                    lambda: ec2.collect(targets, start, end, deadline),
-                )
-            )
-        if targets.db_instances:
-            rds = RdsSource(client("rds"), client("cloudwatch"), client("pi"))
-            tasks.append(
-                Task(
-                    "rds",
-                    ", ".join(targets.db_instances),
-                    lambda: rds.collect(targets, start, end, deadline),
-                )
-            )
-        if targets.ecs_services:
-            ecs = EcsSource(client("ecs"))
-            tasks.append(
-                Task(
-                    "ecs",
-                    _names(targets.ecs_services),
-                    lambda: ecs.collect(targets, start, deadline),
-                )
-            )
-        if targets.target_groups or targets.load_balancers:
-            elb = ElbSource(client("elbv2"), client("cloudwatch"))
-            tasks.append(
-                Task(
-                    "elb",
-                    ", ".join(targets.target_groups + targets.load_balancers),
-                    lambda: elb.collect(targets, start, end, deadline),
-                )
-            )
-        if targets.functions:
-            metrics = LambdaMetrics(client("cloudwatch"))
-            tasks.append(
-                Task(
-                    "lambda_metrics",
-                    ", ".join(targets.functions),
-                    lambda: metrics.collect(targets.functions, start, end, deadline),
-                )
-            )
-        if targets.deployments or targets.deployment_groups:
-            codedeploy = CodeDeploySource(client("codedeploy"))
-            tasks.append(
-                Task(
-                    "codedeploy",
-                    "deployments",
-                    lambda: codedeploy.collect(targets, start, end, deadline),
-                )
-            )
-        if _has_paths(targets):
-            network = NetworkSource(client)
-            tasks.append(Task("network", "paths", lambda: network.collect(targets, deadline)))
-        if targets.functions or targets.ecs_services or targets.apis:
-            xray = XRaySource(client("xray"))
-            tasks.append(
-                Task("xray", "traces", lambda: xray.collect(targets, start, end, deadline))
-            )
-        logs = LogsSource(client)
-        tasks.append(
-            Task("logs_insights", "log groups", lambda: logs.collect(targets, start, end, deadline))
-        )
-        return tasks
+                True,
+                lambda: partial(
+                    HealthSource(c("health", region=HEALTH_REGION), store).collect,
+                    targets,
+                    incident.account,
+                    region,
+                    s,
+                    d,
+                    ids,
+                ),
+            ),
+            (
+                "ec2",
+                ", ".join(targets.instances),
+                bool(targets.instances),
+                lambda: partial(Ec2Source(c("ec2"), c("cloudwatch")).collect, targets, s, e, d),
+            ),
+            (
+                "rds",
+                ", ".join(targets.db_instances),
+                bool(targets.db_instances),
+                lambda: partial(
+                    RdsSource(c("rds"), c("cloudwatch"), c("pi")).collect, targets, s, e, d
+                ),
+            ),
+            (
+                "ecs",
+                _names(targets.ecs_services),
+                bool(targets.ecs_services),
+                lambda: partial(EcsSource(c("ecs")).collect, targets, s, d),
+            ),
+            (
+                "elb",
+                ", ".join(targets.target_groups + targets.load_balancers),
+                bool(targets.target_groups or targets.load_balancers),
+                lambda: partial(ElbSource(c("elbv2"), c("cloudwatch")).collect, targets, s, e, d),
+            ),
+            (
+                "lambda_metrics",
+                ", ".join(targets.functions),
+                bool(targets.functions),
+                lambda: partial(LambdaMetrics(c("cloudwatch")).collect, targets.functions, s, e, d),
+            ),
+            (
+                "codedeploy",
+                "deployments",
+                bool(targets.deployments or targets.deployment_groups),
+                lambda: partial(CodeDeploySource(c("codedeploy")).collect, targets, s, e, d),
+            ),
+            (
+                "network",
+                "paths",
+                _has_paths(targets),
+                lambda: partial(NetworkSource(c).collect, targets, d),
+            ),
+            (
+                "xray",
+                "traces",
+                bool(targets.functions or targets.ecs_services or targets.apis),
+                lambda: partial(XRaySource(c("xray")).collect, targets, s, e, d),
+            ),
+            (
+                "logs_insights",
+                "log groups",
+                True,
+                lambda: partial(LogsSource(c).collect, targets, s, e, d),
+            ),
+        ]
+        return [_task(source, target, build) for source, target, applies, build in specs if applies]
 
     def run(self, tasks: list[Task]) -> list[Finding]:
         """Run every task; whatever is not done when the budget ends is reported as timeout."""
@@ -190,6 +196,64 @@ class DiagnosticsRunner:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
+class _RememberingClients:
+    """The client factory, remembering a role that could not be assumed in a region: every
+    later source there fails at once with the same error instead of asking STS again."""
+
+    def __init__(self, clients: ClientFactory, home_region: str | None) -> None:
+        self._clients = clients
+        self._home_region = home_region
+        self._refused: dict[str | None, RoleUnavailable] = {}
+
+    def __call__(self, service: str, region: str | None = None) -> Any:
+        key = region or self._home_region
+        refused = self._refused.get(key)
+        if refused is not None:
+            raise refused
+        try:
+            return self._clients(service, region)
+        except RoleUnavailable as exc:
+            self._refused[key] = exc
+            raise
+
+
+def _task(source: str, target: str, build: Callable[[], Run]) -> Task:
+    """`build` makes the source's clients now (on this thread); if that fails, the task
+    answers with the finding that says why."""
+    try:
+        run = build()
+    except (RoleUnavailable, ClientError, BotoCoreError) as exc:
+        failure = _failure(source, target, exc)
+        return Task(source, target, lambda: failure)
+    return Task(source, target, run)
+
+
+def _failure(source: str, target: str, error: BaseException) -> Finding:
+    """What went wrong, in words a responder can act on."""
+    if isinstance(error, RoleUnavailable):
+        return _role_finding(source, target, error)
+    if isinstance(error, ClientError):
+        return finding_from_client_error(source, target, error)
+    return Finding(source, target, ERROR, f"{type(error).__name__}: {error}"[:500])
+
+
+def _role_finding(source: str, target: str, error: RoleUnavailable) -> Finding:
+    account = error.role_arn.split(":")[4]
+    message = (
+        f"not read: could not assume {error.role_arn} in {error.region} ({error.code}: "
+        f"{error.detail[:200]})"
+    )
+    if error.code == "RegionDisabledException":
+        message += f"; activate STS in {error.region} for account {account} (IAM account settings)"
+    elif error.code.startswith("AccessDenied"):
+        message += (
+            f"; the role must exist in account {account}, trust this account's "
+            "collect_diagnostics role, and that role must be allowed sts:AssumeRole on it"
+        )
+    summary = {"role_arn": error.role_arn, "region": error.region, "error_code": error.code}
+    return Finding(source, target, ERROR, message[:500], summary)
+
+
 def _names(services: list[tuple[str, str]]) -> str:
     return ", ".join(f"{c}/{s}" for c, s in services)
 
@@ -203,9 +267,9 @@ def _result(task: Task, future: Future[Finding | list[Finding]], budget: float) 
     if not future.done():
         return [Finding(task.source, task.target, TIMEOUT, f"no answer within {budget:.0f}s")]
     error = future.exception()
-    if isinstance(error, ClientError):
-        return [finding_from_client_error(task.source, task.target, error)]
     if error is not None:
-        return [Finding(task.source, task.target, ERROR, f"{type(error).__name__}: {error}"[:500])]
+        # A role refused mid-run too: a source that makes clients lazily, or a refresh of the
+        # assumed role's credentials.
+        return [_failure(task.source, task.target, error)]
     result = future.result()
     return result if isinstance(result, list) else [result]

@@ -5,6 +5,10 @@ account is reached through a read-only role (DIAGNOSTICS_ROLE_NAME) with auto-re
 credentials, so a central operations account diagnosing member accounts is configuration.
 Nothing is created at import time, so moto and the local emulator intercept every client;
 boto3 itself honours AWS_ENDPOINT_URL.
+
+A member-account role that cannot be assumed (denied, missing, STS not activated in the region)
+raises RoleUnavailable, which names the role ARN and the AWS error code: the diagnostics runner
+turns it into a finding per source instead of failing the step.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import get_session
 
 from shared.config import settings
+from shared.errors import error_code
 
 _CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
@@ -31,6 +37,21 @@ _lock = threading.Lock()
 _sessions: dict[tuple[str | None, str | None], boto3.session.Session] = {}
 _clients: dict[tuple[str, str | None, str | None], Any] = {}
 _home_account: list[str] = []
+
+
+class RoleUnavailable(Exception):
+    """The read-only role of a member account could not be assumed in a region.
+
+    `code` is the AWS error code (AccessDenied: the caller may not assume it or the role's
+    trust policy does not name the caller; RegionDisabledException: STS is not activated in
+    that region) or, without an answer from STS, the botocore error's name."""
+
+    def __init__(self, role_arn: str, region: str | None, code: str, detail: str) -> None:
+        super().__init__(f"could not assume {role_arn} in {region}: {code}: {detail}"[:500])
+        self.role_arn = role_arn
+        self.region = region
+        self.code = code
+        self.detail = detail
 
 
 def default_region() -> str | None:
@@ -47,12 +68,20 @@ def home_account() -> str:
         return _home_account[0]
 
 
-def _assume_role_session(account: str, region: str | None, role_name: str) -> boto3.Session:
+def _assume_role_session(
+    account: str, region: str | None, role_name: str, sts: Any
+) -> boto3.Session:
     role_arn = f"arn:aws:iam::{account}:role/{role_name}"
-    sts = boto3.session.Session().client("sts", region_name=region, config=_CLIENT_CONFIG)
 
     def refresh() -> dict[str, str]:
-        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="incident-runbook")["Credentials"]
+        try:
+            response = sts.assume_role(RoleArn=role_arn, RoleSessionName="incident-runbook")
+        except ClientError as exc:
+            message = str(exc.response.get("Error", {}).get("Message", ""))
+            raise RoleUnavailable(role_arn, region, error_code(exc), message) from exc
+        except BotoCoreError as exc:
+            raise RoleUnavailable(role_arn, region, type(exc).__name__, str(exc)) from exc
+        creds = response["Credentials"]
         return {
             "access_key": creds["AccessKeyId"],
             "secret_key": creds["SecretAccessKey"],
@@ -68,21 +97,24 @@ def _assume_role_session(account: str, region: str | None, role_name: str) -> bo
 
 
 def session(account: str | None = None, region: str | None = None) -> boto3.session.Session:
-    """A boto3 session for (account, region); member accounts go through the assumed role."""
+    """A boto3 session for (account, region); member accounts go through the assumed role
+    (asked of the home account's STS client for that region; RoleUnavailable if refused).
+    Made outside the lock, like clients: two threads may both make one, the first is kept."""
     region = region or default_region()
     role_name = settings().diagnostics_role_name
     cross_account = bool(account and role_name and account != home_account())
     key = (account if cross_account else None, region)
     with _lock:
         cached = _sessions.get(key)
-        if cached is None:
-            if cross_account:
-                assert account is not None
-                cached = _assume_role_session(account, region, role_name)
-            else:
-                cached = boto3.session.Session(region_name=region)
-            _sessions[key] = cached
+    if cached is not None:
         return cached
+    if cross_account:
+        assert account is not None
+        made = _assume_role_session(account, region, role_name, client("sts", region=region))
+    else:
+        made = boto3.session.Session(region_name=region)
+    with _lock:
+        return _sessions.setdefault(key, made)
 
 
 def client(service: str, account: str | None = None, region: str | None = None) -> Any:

@@ -12,7 +12,9 @@ from diagnostics.ec2 import causes_for as ec2_causes
 from diagnostics.ecs import classify_reason
 from diagnostics.evidence import SUMMARY_LIMIT_BYTES, summarise
 from diagnostics.finding import Cause, Finding
+from diagnostics.logs import _slow_causes
 from diagnostics.network import Endpoint, nacl_decision, path_problems
+from diagnostics.queries import parse_slow_invocations
 from diagnostics.rds import _status_cause
 from diagnostics.signatures import causes_in, match
 from diagnostics.support_case import draft
@@ -324,3 +326,27 @@ def test_summary_with_a_huge_evidence_set_stays_under_32_kb() -> None:
     assert summary["truncated"] is True
     assert summary["verdict"]["domain"] == "application"
     assert summary["sources"], "some sources survive the trimming"
+
+
+def _report_row(request: str, duration: float, size: float, used: float) -> dict[str, str]:
+    return {"@requestId": request, "@duration": str(duration), "memorySizeMB": str(size),
+            "maxMemoryUsedMB": str(used), "memoryUsedPercent": str(100 * used / size)}  # fmt: skip
+
+
+def test_memory_above_90_percent_is_pressure_and_all_of_it_is_exhaustion() -> None:
+    rows = parse_slow_invocations([
+        _report_row("r-full", 6006.61, 128, 128),  # 100 %: out of memory, not pressure
+        _report_row("r-high", 850.25, 512, 470),  # 91.8 %
+        _report_row("r-edge", 900.0, 1000, 900.5),  # 90.05 %: just above
+        _report_row("r-slow", 12034.56, 1024, 400),  # slow, 39 %
+    ])  # fmt: skip
+    causes = {c.code: c for c in _slow_causes(rows, ["/aws/lambda/orders-api"])}
+    assert list(causes) == ["lambda.out_of_memory", "lambda.memory_pressure",
+                            "lambda.slow_invocations"]  # fmt: skip
+    pressure = causes["lambda.memory_pressure"]
+    assert (pressure.domain, pressure.resources) == ("application", ["orders-api"])
+    assert pressure.title == (
+        "Memory pressure: 2 invocations used more than 90 % of their memory size"
+    )
+    assert pressure.evidence == ["r-high: 470 of 512 MB (92 %)", "r-edge: 900.5 of 1000 MB (90 %)"]
+    assert causes["lambda.out_of_memory"].domain == "infrastructure"
