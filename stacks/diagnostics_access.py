@@ -51,9 +51,10 @@ RESOURCE_STAR_READ_ACTIONS: tuple[str, ...] = (
 )
 # Read-only APIs that accept resource ARNs: (actions, service, resource, name, ARN format).
 SCOPED_READS: tuple[tuple[tuple[str, ...], str, str, str, ArnFormat], ...] = (
-    # GetQueryResults lists log-group* as its resource type since 2023, like StartQuery.
+    # GetQueryResults lists log-group* as its resource type since 2023, like StartQuery;
+    # DescribeLogGroups (which groups of a refused query exist, logs_insights.py) too.
     (
-        ("logs:StartQuery", "logs:GetQueryResults"),
+        ("logs:StartQuery", "logs:GetQueryResults", "logs:DescribeLogGroups"),
         "logs",
         "log-group",
         "*",

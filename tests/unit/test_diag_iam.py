@@ -58,6 +58,7 @@ def test_list_tasks_is_any_resource_but_only_this_accounts_clusters(statements) 
         ("ecs:DescribeTasks", "arn:aws:ecs:eu-west-1:123456789012:task/*"),
         ("logs:StartQuery", "arn:aws:logs:eu-west-1:123456789012:log-group:*"),
         ("logs:GetQueryResults", "arn:aws:logs:eu-west-1:123456789012:log-group:*"),
+        ("logs:DescribeLogGroups", "arn:aws:logs:eu-west-1:123456789012:log-group:*"),
         ("codedeploy:GetDeployment",
          "arn:aws:codedeploy:eu-west-1:123456789012:deploymentgroup:*"),
         ("codedeploy:ListDeployments",
