@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from incidents.classification import less_severe_than
 from incidents.model import Incident, Resource, Severity, TimelineEntry
+from incidents.signal import PENDING_RULE
 from shared.errors import error_code, reraise_transient, transient_errors
 from shared.timeutil import now_iso
 
@@ -210,30 +211,47 @@ class CorrelationStore:
 
     def upgrade(self, incident_id: str, severity: Severity, rule: str, detail: str) -> bool:
         """Raise the severity; the condition makes it a no-op if it is already as severe.
-        A paging severity is also left as `upgrade_page_pending` in the same write, so the page
-        it calls for survives a failed delivery (ingest sends it; classify, if it has not run
-        yet, pages at the new severity itself and clears it)."""
+
+        Once classify has decided (its rule is on the record), a paging severity is also left
+        as `upgrade_page_pending` in the same write, so the page it calls for survives a failed
+        delivery (ingest sends it). Before classify has run, the upgrade only raises the
+        severity: classify keeps the higher stored severity and the workflow pages at it, so
+        paging here as well would page twice. Each write is conditional on which of the two it
+        is, so classify finishing in between cannot lose the page or send it twice."""
         lower = less_severe_than(severity)
         if not lower:
             return False
         now = now_iso()
         lows = {f":l{i}": s for i, s in enumerate(lower)}
-        return self._update(
-            incident_id,
+        values = {
+            **lows,
+            ":sev": severity,
+            ":rule": rule[:500],
+            ":now": now,
+            ":pending": PENDING_RULE,
+            ":empty": [],
+            ":entry": _entry(now, "severity upgraded", f"{severity}: {detail}"),
+        }
+        base = (
             "SET #sev = :sev, severity_rule = :rule, updated_at = :now, "
-            "upgrade_page_pending = :sev, "
-            "#tl = list_append(if_not_exists(#tl, :empty), :entry)",
-            f"attribute_exists(incident_id) AND #sev IN ({', '.join(lows)})",
-            {"#sev": "severity", "#tl": "timeline"},
-            {
-                **lows,
-                ":sev": severity,
-                ":rule": rule[:500],
-                ":now": now,
-                ":empty": [],
-                ":entry": _entry(now, "severity upgraded", f"{severity}: {detail}"),
-            },
+            "#tl = list_append(if_not_exists(#tl, :empty), :entry)"
         )
+        less_severe = f"attribute_exists(incident_id) AND #sev IN ({', '.join(lows)})"
+        names = {"#sev": "severity", "#tl": "timeline"}
+        for _ in range(2):  # classify may finish between the two conditions: look again once
+            if self._update(
+                incident_id,
+                f"{base}, upgrade_page_pending = :sev",
+                f"{less_severe} AND severity_rule <> :pending",
+                names,
+                values,
+            ):
+                return True
+            if self._update(
+                incident_id, base, f"{less_severe} AND severity_rule = :pending", names, values
+            ):
+                return True
+        return False
 
     def mark_aws_side(self, incident_id: str, event_arn: str, detail: str) -> bool:
         """Mark an open incident AWS-side because of an open AWS Health issue (once per event)."""

@@ -1,6 +1,6 @@
 """An incident a joining signal raises to critical after it was classified pages again, at the
 new severity, exactly once, even when the first publish fails (docs/contracts.md,
-`upgrade_page_pending`)."""
+`upgrade_page_pending`); one raised before classify ran is paged by the workflow alone."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from handlers import ingest
+from handlers.classify import final
 from incidents import alarm_tags
+from incidents.classification import Classification
+from incidents.correlation_store import CorrelationStore
 from incidents.repository import IncidentRepository
 from shared.config import reset_settings
 from shared.errors import TransientDependencyError
@@ -129,19 +132,46 @@ def test_a_failed_upgrade_page_is_sent_by_the_retried_delivery(
     assert "upgrade_page_pending" not in item
 
 
-def test_classify_that_has_not_run_yet_pages_itself(
+def test_an_upgrade_before_classify_raises_the_severity_without_paging(
     pager, lambda_context, alarm_event, incident_table
 ) -> None:
-    """The upgrade lands before classify: classify pages at the new severity, so ingest's
-    pending page is cleared by classify, not sent twice."""
+    """The joining signal lands before classify ran (a slow start, an alarm storm): ingest
+    only raises the severity. Classify keeps the stored, higher severity and the workflow
+    pages at it, so a page from ingest as well would page on-call twice for one incident."""
     _critical_alarm()
     opened = ingest.lambda_handler(alarm_event(alarm_name="orders-api-errors"), lambda_context)
-    table = incident_table
-    repo = IncidentRepository(table)
-    # The upgrade is recorded but its page not yet sent (as if ingest died right after it).
-    from incidents.correlation_store import CorrelationStore
+    severe = alarm_event(
+        alarm_name="orders-api-p1-latency", timestamp="2019-10-02T17:06:00.000+0000"
+    )
 
-    assert CorrelationStore(table).upgrade(opened["incident_id"], "critical", "tag", "p1")
-    assert repo.get(opened["incident_id"]).upgrade_page_pending == "critical"
-    _classified(table, opened["incident_id"])
-    assert repo.get(opened["incident_id"]).upgrade_page_pending is None
+    result = ingest.lambda_handler(severe, lambda_context)
+
+    assert result["upgraded_to"] == "critical"
+    assert pager("critical") == [] and pager("high") == []
+    stored = IncidentRepository(incident_table).get(opened["incident_id"])
+    assert stored.severity == "critical" and stored.upgrade_page_pending is None
+    # Classify, deciding `standard` for the first alarm, keeps the critical the record holds.
+    decided = Classification(severity="standard", rule="default")
+    assert final(decided, stored).severity == "critical"
+
+
+def test_an_upgrade_racing_classify_pages_once(lambda_context, alarm_event, incident_table) -> None:
+    """Classify records its decision between the upgrade's two conditional writes: the upgrade
+    looks again and, the incident now classified, leaves the page pending for ingest."""
+    opened = ingest.lambda_handler(alarm_event(alarm_name="orders-api-errors"), lambda_context)
+    store = CorrelationStore(incident_table)
+    first_try = store._update
+    calls: list[str] = []
+
+    def classify_lands_after_the_first_try(*args: Any) -> bool:
+        calls.append(args[2])
+        answered = first_try(*args)
+        if len(calls) == 1:
+            _classified(incident_table, opened["incident_id"])
+        return answered
+
+    store._update = classify_lands_after_the_first_try  # type: ignore[method-assign]
+    assert store.upgrade(opened["incident_id"], "critical", "tag", "p1")
+    assert len(calls) == 3  # classified? no. pending? no (classify landed). classified? yes.
+    stored = IncidentRepository(incident_table).get(opened["incident_id"])
+    assert stored.severity == "critical" and stored.upgrade_page_pending == "critical"
