@@ -9,14 +9,12 @@ signature has been verified.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from incidents.ids import is_incident_id
-from shared.errors import InvalidIncidentInput, validation_summary
+from shared.errors import InvalidIncidentInput
+from shared.schema import Record, Rule, SchemaError, field, parse
 
 ACK_ACTION = "incident_ack"
 RESOLVE_ACTION = "incident_resolve"
@@ -31,8 +29,7 @@ class InvalidInteraction(InvalidIncidentInput):
     """The body is not a usable Slack interaction (answered 400, never retried)."""
 
 
-@dataclass(frozen=True)
-class Interaction:
+class Interaction(Record, frozen=True):
     """An Acknowledge or Resolve click on an incident's message."""
 
     action: Literal["acknowledge", "resolve"]
@@ -49,38 +46,34 @@ class Interaction:
         return f"slack:{self.user_name or self.user_id}"
 
 
-@dataclass(frozen=True)
-class Ignored:
+class Ignored(Record, frozen=True):
     """A well-formed interaction this app does not act on (another button, a modal...)."""
 
     reason: str
 
 
-class _User(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    id: str = Field(min_length=1, max_length=64)
-    username: str = Field(default="", max_length=256)
-    name: str = Field(default="", max_length=256)
+# What is read of Slack's payload (unknown keys are ignored, so the legacy token is dropped).
+class _User(Record):
+    id: Annotated[str, Rule(min_length=1, max_length=64)]
+    username: Annotated[str, Rule(max_length=256)] = ""
+    name: Annotated[str, Rule(max_length=256)] = ""
 
 
-class _Channel(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    id: str = Field(default="", max_length=64)
+class _Channel(Record):
+    id: Annotated[str, Rule(max_length=64)] = ""
 
 
-class _Action(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    action_id: str = Field(min_length=1, max_length=255)
-    value: str = Field(default="", max_length=2000)
+class _Action(Record):
+    action_id: Annotated[str, Rule(min_length=1, max_length=255)]
+    value: Annotated[str, Rule(max_length=2000)] = ""
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class _Payload(Record):
     type: str
     user: _User | None = None
     channel: _Channel | None = None
-    response_url: str = Field(default="", max_length=2000)
-    actions: list[_Action] = Field(default_factory=list)
+    response_url: Annotated[str, Rule(max_length=2000)] = field(default="", repr=False)
+    actions: list[_Action] = field(default_factory=list)
 
 
 def _payload_json(body: bytes) -> object:
@@ -106,17 +99,17 @@ def parse_interaction(body: bytes) -> Interaction | Ignored:
     incident action without a usable incident id or user.
     """
     try:
-        payload = _Payload.model_validate(_payload_json(body))
-    except ValidationError as exc:
-        raise InvalidInteraction(f"payload: {validation_summary(exc)}") from exc
+        payload = parse(_Payload, _payload_json(body))
+    except SchemaError as exc:
+        raise InvalidInteraction(f"payload: {exc.summary()}") from exc
     if payload.type != "block_actions":
-        return Ignored(f"interaction type {payload.type!r} is not handled")
+        return Ignored(reason=f"interaction type {payload.type!r} is not handled")
     if not payload.actions:
         raise InvalidInteraction("block_actions payload without actions")
     action = payload.actions[0]
     kind = ACTIONS.get(action.action_id)
     if kind is None:
-        return Ignored(f"action {action.action_id!r} is not handled")
+        return Ignored(reason=f"action {action.action_id!r} is not handled")
     if payload.user is None:
         raise InvalidInteraction(f"{action.action_id} without a user")
     incident_id = action.value.strip()

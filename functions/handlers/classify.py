@@ -22,6 +22,7 @@ from shared import aws
 from shared.config import settings
 from shared.errors import InvalidIncidentInput, TransientDependencyError
 from shared.observability import MetricUnit, logger, metrics, tracer, track_incident
+from shared.schema import replace
 from shared.timeutil import parse_time
 
 __all__ = ["alarm_tags", "lambda_handler"]
@@ -65,12 +66,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         incident = repo.get(incident_id)
     else:
         raise TransientDependencyError(f"incident {incident_id} kept changing; retry")
-    incident = incident.model_copy(
-        update={
-            "severity": chosen.severity,
-            "severity_rule": chosen.rule,
-            "execution_arn": payload.execution_arn,
-        }
+    incident = replace(
+        incident,
+        severity=chosen.severity,
+        severity_rule=chosen.rule,
+        execution_arn=payload.execution_arn,
     )
     logger.info("classified", extra={"severity": chosen.severity, "rule": chosen.rule})
     if first_time:

@@ -8,7 +8,6 @@ conditional writes are all the protocol needs (and all moto serialises faithfull
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from incidents.sources.envelope import key_hash
 from shared.errors import error_code, reraise_transient, transient_errors
+from shared.schema import Record
 from shared.timeutil import iso, parse_time, utcnow
 
 CLAIM_PREFIX = "claim#"
@@ -23,8 +23,7 @@ CLAIM_PREFIX = "claim#"
 PENDING_FOR = timedelta(seconds=10)
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(Record, frozen=True):
     key: str
     current: str | None
     claimed_at: str | None
@@ -51,7 +50,9 @@ class ClaimStore:
             item = self._table.get_item(Key={"incident_id": claim_id(key)}, ConsistentRead=True)
         found = item.get("Item") or {}
         current = found.get("current")
-        return Claim(key, str(current) if current else None, found.get("claimed_at"))
+        return Claim(
+            key=key, current=str(current) if current else None, claimed_at=found.get("claimed_at")
+        )
 
     def swap(self, key: str, new: str | None, seen: str | None) -> bool:
         """Set `current` to `new` (None: release) if it is still `seen`; False if not."""

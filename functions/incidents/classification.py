@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, get_args
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import TYPE_CHECKING, Annotated, get_args
 
 from incidents.model import SEVERITIES, Severity
+from shared.schema import Record, Rule, field
 
 if TYPE_CHECKING:
     from incidents.signal import Signal
@@ -21,36 +20,36 @@ if TYPE_CHECKING:
 SEVERITY_TAG = "Severity"
 
 
-class SeverityPattern(BaseModel):
+class SeverityPattern(Record, frozen=True):
     """`{"pattern": regex, "severity": s}`: the first that matches the alarm name wins."""
-
-    model_config = ConfigDict(frozen=True)
 
     pattern: str
     severity: Severity
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
+    def __post_init__(self) -> None:
         try:
-            re.compile(value)
+            re.compile(self.pattern)
         except re.error as exc:
-            raise ValueError(f"invalid regex {value!r}: {exc}") from exc
-        return value
+            raise ValueError(f"invalid regex {self.pattern!r}: {exc}") from exc
 
 
-class SeverityPolicy(BaseModel):
-    """The SEVERITY_POLICY env var (camelCase keys, as in cdk.json)."""
+class SeverityPolicy(Record, frozen=True):
+    """The SEVERITY_POLICY env var (camelCase keys, as in cdk.json); read with
+    `shared.schema.parse`."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    default_severity: Annotated[Severity, Rule(alias="defaultSeverity")] = "standard"
+    severity_patterns: Annotated[list[SeverityPattern], Rule(alias="severityPatterns")] = field(
+        default_factory=list
+    )
+    namespace_severity: Annotated[dict[str, Severity], Rule(alias="namespaceSeverity")] = field(
+        default_factory=dict
+    )
+    source_severity: Annotated[dict[str, Severity], Rule(alias="sourceSeverity")] = field(
+        default_factory=dict
+    )
 
-    default_severity: Severity = Field(default="standard", alias="defaultSeverity")
-    severity_patterns: list[SeverityPattern] = Field(default_factory=list, alias="severityPatterns")
-    namespace_severity: dict[str, Severity] = Field(default_factory=dict, alias="namespaceSeverity")
-    source_severity: dict[str, Severity] = Field(default_factory=dict, alias="sourceSeverity")
 
-
-class Classification(BaseModel):
+class Classification(Record, frozen=True):
     """The decided severity and the human-readable rule that decided it."""
 
     severity: Severity

@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -26,6 +25,7 @@ from incidents.policy import IngestPolicy
 from incidents.repository import IncidentRepository
 from incidents.signal import Signal
 from shared.errors import TransientDependencyError
+from shared.schema import Record
 from shared.timeutil import iso, parse_time, utcnow
 
 Status = Literal["opened", "duplicate", "correlated", "folded", "reopened", "recorded", "late"]
@@ -47,8 +47,7 @@ class _Pending:
 PENDING = _Pending()
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Record, frozen=True):
     """What ingest did; `start` names the execution to start now (None: nothing to start)."""
 
     status: Status
@@ -112,7 +111,7 @@ class Correlator:
         if current is not None and current.is_open:
             return self._join(current, signal, signal_id, "correlated", signal.correlation_key)
         if not signal.opens_incident:
-            return Outcome("recorded", current.incident_id if current else None)
+            return Outcome(status="recorded", incident_id=current.incident_id if current else None)
         if current is not None:
             decided = self._after_close(current, signal, signal_id)
             if decided != "new":
@@ -205,7 +204,7 @@ class Correlator:
             closed.incident_id, signal_id, at=at, seen_reopens=seen, detail=detail
         ):
             name = f"{closed.incident_id}-r{seen + 1}"
-            return Outcome("reopened", closed.incident_id, start=name)
+            return Outcome(status="reopened", incident_id=closed.incident_id, start=name)
         item = self.store.item(closed.incident_id)
         if item is not None and signal_id in item.get("signal_ids", set()):
             return self._again(Incident.from_item(item), "duplicate")
@@ -229,7 +228,9 @@ class Correlator:
                 require_open=False,
             ):
                 return Outcome(
-                    "late", closed.incident_id, reason="fired before the incident closed"
+                    status="late",
+                    incident_id=closed.incident_id,
+                    reason="fired before the incident closed",
                 )
             item = self.store.item(closed.incident_id)
             if item is None:
@@ -292,7 +293,7 @@ class Correlator:
             return self._again(self.repo.get(signal_id), "duplicate")
         if signal.aws_side:
             self._hold_services(signal, signal_id)
-        return Outcome("opened", signal_id, start=signal_id)
+        return Outcome(status="opened", incident_id=signal_id, start=signal_id)
 
     def _hold_services(self, signal: Signal, incident_id: str) -> None:
         """An AWS Health issue holds its service and region, and marks what is open there."""
@@ -332,8 +333,8 @@ class Correlator:
         for attempt in range(waits):
             if incident.execution_arn and incident.execution_arn.endswith(f":{name}"):
                 return Outcome(
-                    status,
-                    incident.incident_id,
+                    status=status,
+                    incident_id=incident.incident_id,
                     upgraded_to=upgraded,
                     execution_arn=incident.execution_arn,
                     page_pending=incident.upgrade_page_pending,
@@ -343,8 +344,8 @@ class Correlator:
             stale = iso(self._clock() - START_STALE_AFTER)
             if self.store.claim_start(incident.incident_id, name, stale):
                 return Outcome(
-                    status,
-                    incident.incident_id,
+                    status=status,
+                    incident_id=incident.incident_id,
                     start=name,
                     upgraded_to=upgraded,
                     page_pending=incident.upgrade_page_pending,
@@ -356,8 +357,8 @@ class Correlator:
                     break
                 incident, name = found, run_name(found)
         return Outcome(
-            status,
-            incident.incident_id,
+            status=status,
+            incident_id=incident.incident_id,
             upgraded_to=upgraded,
             page_pending=incident.upgrade_page_pending,
         )

@@ -9,15 +9,14 @@ for the state machine's input, any other EventBridge event still opens an incide
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Annotated, Any, ClassVar
 
 from incidents.model import Resource, Severity
 from incidents.signal import PENDING_RULE, Signal
 from incidents.sources import alarm, parser_for
 from incidents.sources.envelope import invalid
 from shared.errors import InvalidIncidentInput
+from shared.schema import NONEMPTY, Record, Rule, SchemaError, field, parse
 from shared.timeutil import parse_time
 
 __all__ = [
@@ -38,28 +37,26 @@ ECS_SERVICE = "AWS::ECS::Service"
 CODEDEPLOY_DEPLOYMENT = "AWS::CodeDeploy::Deployment"
 
 
-class _EventBridgeEvent(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
+class _EventBridgeEvent(Record):
     id: str = ""
-    detail_type: str = Field(alias="detail-type", min_length=1)
-    source: str = Field(min_length=1)
+    detail_type: Annotated[str, Rule(min_length=1, alias="detail-type")]
+    source: Annotated[str, NONEMPTY]
     account: str = ""
     time: str = ""
     region: str = ""
-    resources: list[str] = Field(default_factory=list)
-    detail: dict[str, Any] = Field(default_factory=dict)
+    resources: list[str] = field(default_factory=list)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
-class OperatorInput(BaseModel):
+class OperatorInput(Record):
     """What an operator types in the console or the CLI to open an incident."""
 
-    model_config = ConfigDict(extra="forbid")
+    FORBID_EXTRA: ClassVar[bool] = True
 
-    title: str = Field(min_length=1, max_length=256)
+    title: Annotated[str, Rule(min_length=1, max_length=256)]
     severity: Severity | None = None
-    resources: list[Resource] = Field(default_factory=list)
-    description: str = Field(default="", max_length=4096)
+    resources: list[Resource] = field(default_factory=list)
+    description: Annotated[str, Rule(max_length=4096)] = ""
 
 
 def _event_resources(envelope: _EventBridgeEvent) -> list[Resource]:
@@ -85,9 +82,9 @@ def parse_alarm_event(event: Any) -> Signal:
 
 def _generic(event: Any) -> Signal:
     try:
-        envelope = _EventBridgeEvent.model_validate(event)
+        envelope = parse(_EventBridgeEvent, event)
         occurred_at = parse_time(envelope.time)
-    except (ValidationError, ValueError, TypeError) as exc:
+    except (SchemaError, ValueError, TypeError) as exc:
         raise invalid("malformed EventBridge event", exc) from exc
     description = envelope.detail.get("eventDescription", "")
     return Signal(
@@ -120,8 +117,8 @@ def parse_eventbridge_event(event: Any) -> Signal:
 def parse_operator_input(data: Any, started_at: datetime, key: str) -> Signal:
     """An operator's request; `key` (the execution name) makes it unique."""
     try:
-        operator = OperatorInput.model_validate(data)
-    except ValidationError as exc:
+        operator = parse(OperatorInput, data)
+    except SchemaError as exc:
         raise invalid("invalid operator input", exc) from exc
     return Signal(
         kind="operator",

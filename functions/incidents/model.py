@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from shared.schema import Record, Rule, dump, field, parse
 
 Severity = Literal["critical", "high", "standard"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "standard")
@@ -29,16 +29,14 @@ STATE_FIELDS = (
 )
 
 
-class Resource(BaseModel):
+class Resource(Record, frozen=True):
     """An affected resource, typed with CloudFormation type names (AWS::Lambda::Function)."""
 
-    model_config = ConfigDict(frozen=True)
-
-    type: str = Field(min_length=1, max_length=256)
-    id: str = Field(min_length=1, max_length=2048)
+    type: Annotated[str, Rule(min_length=1, max_length=256)]
+    id: Annotated[str, Rule(min_length=1, max_length=2048)]
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(Record):
     """One line of the incident's own timeline."""
 
     at: str
@@ -46,7 +44,7 @@ class TimelineEntry(BaseModel):
     detail: str = ""
 
 
-class RecoverySignal(BaseModel):
+class RecoverySignal(Record):
     """A resolution: an alarm OK (`recovered`) or an operator (`resolved`). Stored as
     `recovery_signal` when it arrives before MonitorRecovery stored its token."""
 
@@ -56,7 +54,7 @@ class RecoverySignal(BaseModel):
     status: Literal["recovered", "resolved"] = "resolved"
 
 
-class Channel(BaseModel):
+class Channel(Record):
     """The incident's chat channel, once CreateIncidentChannel ran."""
 
     status: str
@@ -64,10 +62,8 @@ class Channel(BaseModel):
     name: str | None = None
 
 
-class Incident(BaseModel):
+class Incident(Record):
     """An incident as stored in the table; optional fields fill in as the workflow runs."""
-
-    model_config = ConfigDict(extra="ignore")
 
     incident_id: str
     title: str
@@ -78,18 +74,19 @@ class Incident(BaseModel):
     source: str = "unknown"
     alarm_name: str | None = None
     alarm_arn: str | None = None
-    resources: list[Resource] = Field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
     account: str | None = None
     region: str | None = None
     opened_at: str
     updated_at: str | None = None
     execution_arn: str | None = None
-    task_token: str | None = None
+    # A capability (it resumes the workflow): kept out of repr, so out of logged reprs.
+    task_token: str | None = field(default=None, repr=False)
     recovery_signal: RecoverySignal | None = None
     resolved_at: str | None = None
     resolved_by: str | None = None
     resolution_note: str | None = None
-    timeline: list[TimelineEntry] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
     diagnostics_uri: str | None = None
     postmortem_uri: str | None = None
     channel: Channel | None = None
@@ -132,15 +129,18 @@ class Incident(BaseModel):
 
     def to_item(self) -> dict[str, Any]:
         """The DynamoDB item: absent values are left out, so GSI by_alarm stays sparse."""
-        return self.model_dump(exclude_none=True)
+        item: dict[str, Any] = dump(self, exclude_none=True)
+        return item
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Incident:
         """Build from a DynamoDB item (the resource layer already turned it into Python)."""
-        return cls.model_validate(item)
+        return parse(cls, item)
 
     def to_state(self) -> dict[str, Any]:
         """The small `$.incident` object of the state machine (never the token or timeline)."""
-        data = self.model_dump(include=set(STATE_FIELDS), exclude_none=True)
+        data = {
+            name: dump(value) for name in STATE_FIELDS if (value := getattr(self, name)) is not None
+        }
         data.setdefault("description", "")
         return data

@@ -1,65 +1,60 @@
-"""The payloads the state machine hands each Lambda step (docs/contracts.md), validated so a
+"""The payloads the state machine hands each Lambda step (docs/contracts.md), checked so a
 malformed payload fails fast with InvalidIncidentInput instead of a KeyError deep inside."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Annotated, Any, Literal, TypeVar
 
 from incidents.model import Incident
-from shared.errors import InvalidIncidentInput, validation_summary
+from shared.errors import InvalidIncidentInput
+from shared.schema import Record, Rule, SchemaError, field, parse
 
-T = TypeVar("T", bound=BaseModel)
+T = TypeVar("T", bound=Record)
 
-
-class _Payload(BaseModel):
-    # Each step validates one of these models: a schema is built on its first validation, so
-    # the seven a step never uses are never built (~0.7 ms of its cold start, docs/performance.md).
-    model_config = ConfigDict(defer_build=True)
+_REQUIRED = Rule(min_length=1)
 
 
-class ClassifyPayload(_Payload):
+class ClassifyPayload(Record):
     """What ClassifyIncident passes: the execution input and the execution's identity."""
 
     input: Any
-    execution_name: str = Field(min_length=1, max_length=80)
-    execution_arn: str = Field(min_length=1)
-    started_at: str = Field(min_length=1)
+    execution_name: Annotated[str, Rule(min_length=1, max_length=80)]
+    execution_arn: Annotated[str, _REQUIRED]
+    started_at: Annotated[str, _REQUIRED]
 
 
-class IncidentPayload(_Payload):
+class IncidentPayload(Record):
     """`{"incident": {...}}` for CollectDiagnostics and CreateIncidentChannel."""
 
     incident: Incident
 
 
-class MonitorPayload(_Payload):
+class MonitorPayload(Record):
     """MonitorRecovery's `{task_token, incident_id, execution_arn}`."""
 
-    task_token: str = Field(min_length=1)
-    incident_id: str = Field(min_length=1)
+    task_token: Annotated[str, _REQUIRED] = field(repr=False)
+    incident_id: Annotated[str, _REQUIRED]
     execution_arn: str = ""
 
 
-class PostmortemPayload(_Payload):
+class PostmortemPayload(Record):
     """DocumentIncident's `{incident, response, recovery, execution_arn}`."""
 
     incident: Incident
-    response: dict[str, Any] = Field(default_factory=dict)
-    recovery: dict[str, Any] = Field(default_factory=dict)
-    execution_arn: str = Field(min_length=1)
+    response: dict[str, Any] = field(default_factory=dict)
+    recovery: dict[str, Any] = field(default_factory=dict)
+    execution_arn: Annotated[str, _REQUIRED]
 
 
-class EscalationRequest(_Payload):
+class EscalationRequest(Record):
     """Why the workflow escalates: its wait timed out, its heartbeat lapsed, or an operator."""
 
     reason: Literal["timeout", "heartbeat", "operator"]
-    by: str = Field(default="runbook", max_length=200)
-    note: str = Field(default="", max_length=2000)
+    by: Annotated[str, Rule(max_length=200)] = "runbook"
+    note: Annotated[str, Rule(max_length=2000)] = ""
 
 
-class EscalatePayload(_Payload):
+class EscalatePayload(Record):
     """Escalate's `{incident, request, execution_arn}`."""
 
     incident: Incident
@@ -67,25 +62,24 @@ class EscalatePayload(_Payload):
     execution_arn: str = ""
 
 
-class StabilityPayload(_Payload):
+class StabilityPayload(Record):
     """CheckStability's `{incident, recovery}` (recovery: what MonitorRecovery resumed with)."""
 
     incident: Incident
-    recovery: dict[str, Any] = Field(default_factory=dict)
+    recovery: dict[str, Any] = field(default_factory=dict)
 
 
-class ResolveRequest(_Payload):
+class ResolveRequest(Record):
     """A direct resolve request to the recovery function (API, Slack button)."""
 
-    incident_id: str = Field(min_length=1)
-    by: str = Field(default="api", min_length=1, max_length=200)
-    note: str = Field(default="", max_length=2000)
+    incident_id: Annotated[str, _REQUIRED]
+    by: Annotated[str, Rule(min_length=1, max_length=200)] = "api"
+    note: Annotated[str, Rule(max_length=2000)] = ""
 
 
 def parse_payload(model: type[T], event: Any) -> T:
-    """Validate `event` as `model`, or raise InvalidIncidentInput naming what is wrong."""
+    """Check `event` against `model`, or raise InvalidIncidentInput naming what is wrong."""
     try:
-        return model.model_validate(event)
-    except ValidationError as exc:
-        summary = validation_summary(exc)
-        raise InvalidIncidentInput(f"invalid {model.__name__}: {summary}") from exc
+        return parse(model, event)
+    except SchemaError as exc:
+        raise InvalidIncidentInput(f"invalid {model.__name__}: {exc.summary()}") from exc

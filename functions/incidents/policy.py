@@ -8,26 +8,24 @@ import json
 import os
 from datetime import timedelta
 from functools import lru_cache
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Annotated
 
 from shared.errors import ConfigurationError
+from shared.schema import Record, Rule, SchemaError, parse
 
 ENV_NAME = "INGEST_POLICY"
 
 
-class IngestPolicy(BaseModel):
+class IngestPolicy(Record, frozen=True):
     """How ingest correlates (docs/ingest.md); the defaults are cdk.json's."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    correlation_window_minutes: int = Field(
-        default=5, ge=0, le=24 * 60, alias="correlationWindowMinutes"
-    )
-    reopen_window_minutes: int = Field(
-        default=30, ge=0, le=7 * 24 * 60, alias="reopenWindowMinutes"
-    )
-    fold_by_resource: bool = Field(default=True, alias="foldByResource")
+    correlation_window_minutes: Annotated[
+        int, Rule(ge=0, le=24 * 60, alias="correlationWindowMinutes")
+    ] = 5
+    reopen_window_minutes: Annotated[
+        int, Rule(ge=0, le=7 * 24 * 60, alias="reopenWindowMinutes")
+    ] = 30
+    fold_by_resource: Annotated[bool, Rule(alias="foldByResource")] = True
 
     @property
     def correlation_window(self) -> timedelta:
@@ -43,8 +41,8 @@ def ingest_policy() -> IngestPolicy:
     """INGEST_POLICY, validated once; absent means the defaults."""
     raw = os.environ.get(ENV_NAME, "").strip()
     try:
-        return IngestPolicy.model_validate(json.loads(raw) if raw else {})
-    except (ValidationError, json.JSONDecodeError) as exc:
+        return parse(IngestPolicy, json.loads(raw) if raw else {})
+    except (SchemaError, json.JSONDecodeError) as exc:
         raise ConfigurationError(f"invalid {ENV_NAME}: {exc}") from exc
 
 

@@ -10,17 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
-
 from incidents.ids import incident_id as make_incident_id
 from incidents.model import Incident, Resource, Severity, TimelineEntry
+from shared.schema import Record, field
 from shared.timeutil import iso, parse_time
 
 # The severity rule of an incident that classify has not seen yet.
 PENDING_RULE = "pending classification"
 
 
-class Signal(BaseModel):
+class Signal(Record):
     """One normalised trigger; `kind` is alarm | health | ecs | codedeploy | event | operator."""
 
     kind: str
@@ -36,28 +35,26 @@ class Signal(BaseModel):
     alarm_arn: str | None = None
     state_value: str | None = None
     state_reason: str = ""
-    namespaces: list[str] = Field(default_factory=list)
-    metric_names: list[str] = Field(default_factory=list)
-    resources: list[Resource] = Field(default_factory=list)
+    namespaces: list[str] = field(default_factory=list)
+    metric_names: list[str] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
     account: str | None = None
     region: str | None = None
     requested_severity: Severity | None = None
     # Correlation (docs/ingest.md): one key per thing that fires, fold keys shared with related
     # signals, and `service:<account>:<region>:<HEALTH CODE>` keys an AWS Health issue claims.
     correlation_key: str = ""
-    fold_keys: list[str] = Field(default_factory=list)
-    service_keys: list[str] = Field(default_factory=list)
+    fold_keys: list[str] = field(default_factory=list)
+    service_keys: list[str] = field(default_factory=list)
     # False for a signal ingest records but that opens nothing (a closed Health event).
     opens_incident: bool = True
     aws_side: bool = False
     # An item ingest stores besides correlating (the `health#` item of an AWS Health event).
     record: dict[str, Any] | None = None
 
-    @field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        """Naive times (an envelope without a zone) are UTC, so windows can compare them."""
-        return parse_time(value)
+    def __post_init__(self) -> None:
+        # Naive times (an envelope without a zone) are UTC, so windows can compare them.
+        self.occurred_at = parse_time(self.occurred_at)
 
     def incident_id(self) -> str:
         """The deterministic id of the incident this signal opens (also its dedupe identity)."""

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
 from shared.errors import ConfigurationError
+from shared.schema import Record, Rule, SchemaError, parse
 
 if TYPE_CHECKING:
     from incidents.classification import SeverityPolicy
@@ -38,10 +37,9 @@ ENV_NAMES = {
 }
 
 
-class Settings(BaseModel):
-    """Every setting a step may read; each step asks only for what it needs via `require`."""
-
-    model_config = ConfigDict(frozen=True)
+class Settings(Record, frozen=True):
+    """Every setting a step may read; each step asks only for what it needs via `require`.
+    The stack validated the values at synth (stacks/settings.py); this re-checks the shape."""
 
     incident_table_name: str = ""
     artifact_bucket_name: str = ""
@@ -50,7 +48,7 @@ class Settings(BaseModel):
     # so only they import incidents.classification's models (the other steps' cold starts
     # skip them, docs/performance.md) and validate it, in `settings()`.
     severity_policy_json: str = ""
-    diagnostics_lookback_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    diagnostics_lookback_minutes: Annotated[int, Rule(ge=1, le=24 * 60)] = 30
     slack_secret_name: str = ""
     # Optional override of Slack's API base URL (a fake Slack in tests or the local emulator).
     slack_api_url: str = ""
@@ -63,24 +61,21 @@ class Settings(BaseModel):
     # Where ingest pages an incident whose severity a joining signal raised.
     critical_topic_arn: str = ""
     high_topic_arn: str = ""
-    max_escalations: int = Field(default=2, ge=0, le=20)
+    max_escalations: Annotated[int, Rule(ge=0, le=20)] = 2
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def __post_init__(self) -> None:
         try:
-            ZoneInfo(value)
+            ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+            raise ValueError(f"unknown time zone {self.timezone!r}") from exc
 
     @cached_property
     def severity_policy(self) -> SeverityPolicy:
-        """SEVERITY_POLICY (the defaults when unset); ValidationError or JSONDecodeError."""
+        """SEVERITY_POLICY (the defaults when unset); SchemaError or JSONDecodeError."""
         from incidents.classification import SeverityPolicy
 
         text = self.severity_policy_json
-        return SeverityPolicy.model_validate(json.loads(text) if text.strip() else {})
+        return parse(SeverityPolicy, json.loads(text) if text.strip() else {})
 
     def require(self, field: str) -> str:
         """The value of a string setting this step cannot work without."""
@@ -95,11 +90,11 @@ def settings() -> Settings:
     """Read and validate the environment once (cold start); later calls reuse it."""
     raw = {field: os.environ[env] for field, env in ENV_NAMES.items() if env in os.environ}
     try:
-        cfg = Settings.model_validate(raw)
+        cfg = parse(Settings, raw)
         if cfg.severity_policy_json:
             _ = cfg.severity_policy  # validated (and cached) at cold start where it is set
         return cfg
-    except (ValidationError, json.JSONDecodeError) as exc:
+    except (SchemaError, json.JSONDecodeError) as exc:
         raise ConfigurationError(f"invalid environment configuration: {exc}") from exc
 
 

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from botocore.exceptions import ClientError
-from pydantic import ValidationError
 
 # Error codes that mean "try again later", not "your request is wrong".
 _TRANSIENT_CODES = frozenset(
@@ -88,12 +87,3 @@ def transient_errors(what: str) -> Iterator[None]:
     except ClientError as exc:
         reraise_transient(exc, what)
         raise
-
-
-def validation_summary(error: ValidationError, limit: int = 5) -> str:
-    """`field.path: message; ...` for the first few problems, for humans and logs."""
-    parts = [
-        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
-        for e in error.errors()[:limit]
-    ]
-    return "; ".join(parts)

@@ -9,6 +9,7 @@ from incidents.model import Incident, RecoverySignal
 from incidents.repository import IncidentRepository
 from shared import aws
 from shared.errors import IncidentNotFound
+from shared.schema import replace
 
 
 def _incident(incident_id: str, opened_at: str, status: str = "OPEN", **extra) -> Incident:
@@ -27,7 +28,7 @@ def test_create_if_absent_never_overwrites(incident_table) -> None:
     first, created = repo.create_if_absent(_incident("inc-1", "2024-05-01T10:00:00Z"))
     assert created is True
     again, created = repo.create_if_absent(
-        _incident("inc-1", "2024-05-01T10:00:00Z").model_copy(update={"title": "other"})
+        replace(_incident("inc-1", "2024-05-01T10:00:00Z"), title="other")
     )
     assert created is False
     assert again.title == first.title

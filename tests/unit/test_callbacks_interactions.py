@@ -92,13 +92,13 @@ def test_value_is_trimmed() -> None:
 
 def test_other_buttons_are_ignored_not_errors() -> None:
     parsed = parse_interaction(body(block_actions("open_dashboard", value="https://x")))
-    assert parsed == Ignored("action 'open_dashboard' is not handled")
+    assert parsed == Ignored(reason="action 'open_dashboard' is not handled")
 
 
 @pytest.mark.parametrize("kind", ["view_submission", "message_action", "shortcut"])
 def test_other_interaction_types_are_ignored(kind: str) -> None:
     parsed = parse_interaction(body({"type": kind, "user": {"id": "U1"}}))
-    assert parsed == Ignored(f"interaction type {kind!r} is not handled")
+    assert parsed == Ignored(reason=f"interaction type {kind!r} is not handled")
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ RAW_CONTROL = re.compile(r"[<>]|&(?!amp;|lt;|gt;)")
 
 
 def _incident(**overrides: Any) -> Incident:
-    return Incident(**{**BASE, **overrides})
+    return Incident.from_item({**BASE, **overrides})
 
 
 def _mrkdwn_texts(blocks: list[dict[str, Any]]) -> list[str]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from pydantic import ValidationError
 
 from incidents.classification import SeverityPolicy, classify, severity_from_tags
 from incidents.events import Signal, parse_alarm_event
+from shared.schema import SchemaError, parse
 
-POLICY = SeverityPolicy.model_validate(
+POLICY = parse(
+    SeverityPolicy,
     {
         "defaultSeverity": "standard",
         "severityPatterns": [
@@ -19,7 +20,7 @@ POLICY = SeverityPolicy.model_validate(
             {"pattern": "orders", "severity": "standard"},
         ],
         "namespaceSeverity": {"AWS/RDS": "high", "AWS/SQS": "standard", "AWS/Lambda": "critical"},
-    }
+    },
 )
 
 
@@ -74,7 +75,7 @@ def test_documented_default() -> None:
 
 
 def test_policy_rejects_invalid_regex_and_severity() -> None:
-    with pytest.raises(ValidationError):
-        SeverityPolicy.model_validate({"severityPatterns": [{"pattern": "(", "severity": "high"}]})
-    with pytest.raises(ValidationError):
-        SeverityPolicy.model_validate({"defaultSeverity": "sev2"})
+    with pytest.raises(SchemaError):
+        parse(SeverityPolicy, {"severityPatterns": [{"pattern": "(", "severity": "high"}]})
+    with pytest.raises(SchemaError):
+        parse(SeverityPolicy, {"defaultSeverity": "sev2"})

@@ -17,6 +17,7 @@ from incidents.classification import (
 from incidents.policy import IngestPolicy, ingest_policy, reset_ingest_policy
 from incidents.sources import parse_source_event
 from shared.errors import ConfigurationError
+from shared.schema import parse, replace
 from stacks.settings import Settings
 from tests.unit.test_events_sources import (
     HEALTH_EC2_ISSUE,
@@ -25,7 +26,7 @@ from tests.unit.test_events_sources import (
     ecs_stopped,
 )
 
-POLICY = SeverityPolicy.model_validate(json.loads(Settings().severity_policy_json()))
+POLICY = parse(SeverityPolicy, json.loads(Settings().severity_policy_json()))
 
 
 @pytest.fixture
@@ -37,9 +38,7 @@ def fresh_policy():
 
 def test_ingest_policy_defaults_match_the_settings(fresh_policy, monkeypatch) -> None:
     monkeypatch.delenv("INGEST_POLICY", raising=False)
-    assert ingest_policy() == IngestPolicy.model_validate(
-        json.loads(Settings().ingest_policy_json())
-    )
+    assert ingest_policy() == parse(IngestPolicy, json.loads(Settings().ingest_policy_json()))
     assert ingest_policy().correlation_window == timedelta(minutes=5)
     assert ingest_policy().reopen_window == timedelta(minutes=30)
     assert ingest_policy().fold_by_resource is True
@@ -77,8 +76,9 @@ def test_source_defaults_decide_and_say_so(event, severity, rule) -> None:
 
 
 def test_the_more_specific_source_key_wins() -> None:
-    policy = POLICY.model_copy(
-        update={"source_severity": {"aws.ecs": "standard", "aws.ecs/TaskFailedToStart": "critical"}}
+    policy = replace(
+        POLICY,
+        source_severity={"aws.ecs": "standard", "aws.ecs/TaskFailedToStart": "critical"},
     )
     failed = parse_source_event(ecs_stopped("TaskFailedToStart", "CannotPullContainerError", None))
     assert classify(failed, policy).rule == "source: aws.ecs/TaskFailedToStart"
@@ -86,7 +86,7 @@ def test_the_more_specific_source_key_wins() -> None:
 
 
 def test_alarm_rules_come_before_the_source_default(alarm_event) -> None:
-    policy = POLICY.model_copy(update={"source_severity": {"aws.cloudwatch": "critical"}})
+    policy = replace(POLICY, source_severity={"aws.cloudwatch": "critical"})
     signal = parse_source_event(alarm_event(alarm_name="orders-p2-latency"))
     assert classify(signal, policy).rule.startswith("pattern:")
     plain = parse_source_event(alarm_event(alarm_name="orders-latency"))

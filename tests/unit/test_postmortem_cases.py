@@ -16,6 +16,7 @@ from incidents.model import Incident
 from postmortem.graph import Graph
 from postmortem.history import WorkflowHistory, summarise
 from postmortem.render import PostmortemInput
+from shared.schema import parse
 
 T0 = datetime(2024, 5, 1, 14, 3, 7, tzinfo=UTC)
 INCIDENT_ID = "inc-20240501-140307-0badcafe"
@@ -100,7 +101,8 @@ def _record_timeline(*entries: tuple[float, str, str]) -> list[dict[str, str]]:
 
 
 def _incident(severity: str, timeline: list[dict[str, str]], **extra: Any) -> Incident:
-    return Incident.model_validate(
+    return parse(
+        Incident,
         {
             "incident_id": INCIDENT_ID,
             "title": "orders-api-errors is in ALARM",
@@ -118,7 +120,7 @@ def _incident(severity: str, timeline: list[dict[str, str]], **extra: Any) -> In
             "execution_arn": EXECUTION_ARN,
             "timeline": timeline,
             **extra,
-        }
+        },
     )
 
 

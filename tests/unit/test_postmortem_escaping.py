@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from postmortem.markdown import block, inline, link
 from postmortem.render import render
+from shared.schema import replace as replace_record
 
 from .test_postmortem_cases import (
     HOSTILE_DESCRIPTION,
@@ -173,8 +174,9 @@ def test_any_text_from_outside_keeps_the_structure(
     findings[-1] = {**findings[-1], "summary": {**findings[-1]["summary"], "sample": [log_line]}}
     findings[-1]["message"] = reason
     evidence["findings"] = findings
-    incident = full.incident.model_copy(
-        update={"title": title or "t", "description": description, "resolution_note": note}
+    incident = replace_record(
+        full.incident,
+        **{"title": title or "t", "description": description, "resolution_note": note},
     )
     recovery = {**full.recovery, "note": note, "by": reason}
     response = {**full.response, "channel": {"status": "skipped", "reason": reason}}
@@ -254,8 +256,9 @@ def test_bare_urls_from_outside_render_as_text_and_console_links_still_work() ->
     findings = [dict(f) for f in evidence["findings"]]
     findings[0] = {**findings[0], "message": f"see {url}"}
     evidence["findings"] = findings
-    incident = full.incident.model_copy(
-        update={"title": f"down, see {url}", "description": f"Runbook: www.evil.example\n{url}"}
+    incident = replace_record(
+        full.incident,
+        **{"title": f"down, see {url}", "description": f"Runbook: www.evil.example\n{url}"},
     )
     recovery = {**full.recovery, "by": f"operator:{url}"}
     text = render(replace(full, incident=incident, evidence=evidence, recovery=recovery)).markdown

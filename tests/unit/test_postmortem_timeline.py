@@ -9,6 +9,7 @@ from postmortem.figures import duration, figures
 from postmortem.history import WorkflowHistory
 from postmortem.mermaid import gantt
 from postmortem.timeline import full_timeline, in_order, key_moments, signals_absorbed
+from shared.schema import replace as replace_record
 
 from .test_postmortem_cases import (
     INCIDENT_ID,
@@ -85,8 +86,8 @@ def test_timed_out_wait_is_a_moment_when_the_history_has_it() -> None:
 
 def test_simultaneous_moments_follow_the_incident_order() -> None:
     case = full_case()
-    incident = case.incident.model_copy(
-        update={"timeline": [TimelineEntry(at=at(0), event="workflow started")]}
+    incident = replace_record(
+        case.incident, **{"timeline": [TimelineEntry(at=at(0), event="workflow started")]}
     )
     moments = key_moments(incident, WorkflowHistory(), {}, {}, at(0), "UNRESOLVED")
     assert [m.key for m in moments] == ["first_signal", "opened", "closed"]
@@ -189,14 +190,15 @@ def test_escalation_loop_flaps_and_the_close_after_the_escalations() -> None:
     second_wait = builder.enter(95, "MonitorRecovery", previous=first_wait)
     builder.enter(160, "RecoveryUnresolved", "Pass", second_wait)
     case = unresolved_case()
-    incident = case.incident.model_copy(
-        update={
+    incident = replace_record(
+        case.incident,
+        **{
             "timeline": [
                 TimelineEntry(at=at(40), event="flapped", detail="fired again"),
                 TimelineEntry(at=at(80), event="escalation requested", detail="by operator:x"),
                 TimelineEntry(at=at(91), event="escalated", detail="operator after 1 min"),
             ]
-        }
+        },
     )
     moments = key_moments(
         incident, builder.summary(), case.response, case.recovery, at(162), "UNRESOLVED"

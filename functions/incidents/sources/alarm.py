@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
-
-from pydantic import Field
+from typing import Annotated, Any
 
 from incidents.correlation_keys import alarm_key, fold_keys_for, service_keys_for
 from incidents.model import Resource
 from incidents.signal import Signal
-from incidents.sources.envelope import AwsEvent, Lenient, invalid, parse_event
+from incidents.sources.envelope import AwsEvent, invalid, parse_event
+from shared.schema import NONEMPTY, Record, field
 from shared.timeutil import parse_time
 
 SOURCE = "aws.cloudwatch"
@@ -48,17 +47,17 @@ ECS_CLUSTER = "AWS::ECS::Cluster"
 ALARM_ARN = re.compile(r"arn:[\w-]+:cloudwatch:[\w-]+:\d{12}:alarm:[^\n]{1,255}")
 
 
-class Metric(Lenient):
+class Metric(Record):
     namespace: str = ""
     name: str = ""
-    dimensions: dict[str, str] = Field(default_factory=dict)
+    dimensions: dict[str, str] = field(default_factory=dict)
 
 
-class MetricStat(Lenient):
+class MetricStat(Record):
     metric: Metric
 
 
-class MetricQuery(Lenient):
+class MetricQuery(Record):
     """A metric of the alarm: a `metricStat`, or (metric math) an `expression`."""
 
     id: str = ""
@@ -66,26 +65,26 @@ class MetricQuery(Lenient):
     expression: str | None = None
 
 
-class Configuration(Lenient):
+class Configuration(Record):
     description: str = ""
-    metrics: list[MetricQuery] = Field(default_factory=list)
+    metrics: list[MetricQuery] = field(default_factory=list)
     # Composite alarms carry a rule over other alarms instead of metrics.
     alarmRule: str | None = None
 
 
-class State(Lenient):
-    value: str = Field(min_length=1)
+class State(Record):
+    value: Annotated[str, NONEMPTY]
     reason: str = ""
     reasonData: str | None = None
-    timestamp: str = Field(min_length=1)
+    timestamp: Annotated[str, NONEMPTY]
     actionsSuppressedBy: str | None = None
 
 
-class AlarmDetail(Lenient):
-    alarmName: str = Field(min_length=1)
+class AlarmDetail(Record):
+    alarmName: Annotated[str, NONEMPTY]
     state: State
     previousState: State | None = None
-    configuration: Configuration = Field(default_factory=Configuration)
+    configuration: Configuration = field(default_factory=Configuration)
 
 
 class AlarmEvent(AwsEvent):

@@ -5,25 +5,24 @@ group, so a retried deployment that fails again joins the same incident.
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import Field
+from typing import Annotated, Any
 
 from incidents.correlation_keys import deployment_group_key, fold_keys_for, service_keys_for
 from incidents.model import Resource
 from incidents.signal import Signal
-from incidents.sources.envelope import AwsEvent, Lenient, invalid, parse_event
+from incidents.sources.envelope import AwsEvent, invalid, parse_event
+from shared.schema import NONEMPTY, Record
 
 SOURCE = "aws.codedeploy"
 DETAIL_TYPE = "CodeDeploy Deployment State-change Notification"
 FAILURE = "FAILURE"
 
 
-class DeploymentDetail(Lenient):
-    application: str = Field(min_length=1)
-    deploymentGroup: str = Field(min_length=1)
-    deploymentId: str = Field(min_length=1)
-    state: str = Field(min_length=1)
+class DeploymentDetail(Record):
+    application: Annotated[str, NONEMPTY]
+    deploymentGroup: Annotated[str, NONEMPTY]
+    deploymentId: Annotated[str, NONEMPTY]
+    state: Annotated[str, NONEMPTY]
     region: str = ""
     instanceGroupId: str = ""
 

@@ -8,14 +8,13 @@ key: the ECS service (`group: service:<name>`), or the task family for standalon
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import Field
+from typing import Annotated, Any
 
 from incidents.correlation_keys import ecs_key, fold_keys_for, service_keys_for
 from incidents.model import Resource
 from incidents.signal import Signal
-from incidents.sources.envelope import AwsEvent, Lenient, aws_time, invalid, parse_event
+from incidents.sources.envelope import AwsEvent, aws_time, invalid, parse_event
+from shared.schema import NONEMPTY, Record, field
 
 SOURCE = "aws.ecs"
 DETAIL_TYPE = "ECS Task State Change"
@@ -27,24 +26,24 @@ USER = "UserInitiated"
 SCALING_REASON = "Scaling activity initiated by"
 
 
-class Container(Lenient):
+class Container(Record):
     name: str = ""
     exitCode: int | None = None
     reason: str | None = None
     lastStatus: str | None = None
 
 
-class TaskDetail(Lenient):
-    clusterArn: str = Field(min_length=1)
-    taskArn: str = Field(min_length=1)
-    lastStatus: str = Field(min_length=1)
+class TaskDetail(Record):
+    clusterArn: Annotated[str, NONEMPTY]
+    taskArn: Annotated[str, NONEMPTY]
+    lastStatus: Annotated[str, NONEMPTY]
     group: str = ""
     desiredStatus: str | None = None
     stopCode: str | None = None
     stoppedReason: str = ""
     stoppedAt: str | None = None
     taskDefinitionArn: str = ""
-    containers: list[Container] = Field(default_factory=list)
+    containers: list[Container] = field(default_factory=list)
 
 
 class TaskEvent(AwsEvent):

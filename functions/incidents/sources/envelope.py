@@ -1,7 +1,9 @@
-"""The EventBridge envelope every source shares, on top of Powertools' EventBridgeModel.
+"""The EventBridge envelope every source shares, as EventBridge documents it ("Amazon
+EventBridge events" structure: version, id, detail-type, source, account, time, region,
+resources, detail).
 
 AWS omits `resources` from some documented events (an AWS Health scheduled change), so it
-defaults to empty here. Validation errors become InvalidIncidentInput with a short summary.
+defaults to empty here. Problems become InvalidIncidentInput naming the path of each.
 """
 
 from __future__ import annotations
@@ -9,39 +11,43 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, Field, ValidationError
-
-from shared.errors import InvalidIncidentInput, validation_summary
+from shared.errors import InvalidIncidentInput
+from shared.schema import Record, Rule, SchemaError, field, parse
 from shared.timeutil import parse_time
 
-M = TypeVar("M", bound=EventBridgeModel)
+M = TypeVar("M", bound="AwsEvent")
 
 
-class AwsEvent(EventBridgeModel):
-    """EventBridgeModel with AWS's optional fields optional."""
+class AwsEvent(Record):
+    """The envelope; each source's subclass narrows `detail` to its documented shape."""
 
     version: str = "0"
-    resources: list[str] = Field(default_factory=list)
+    id: str
+    detail_type: Annotated[str, Rule(alias="detail-type")]
+    source: str
+    account: str
+    time: datetime
+    region: str
+    resources: list[str] = field(default_factory=list)
+    detail: Any
+    replay_name: Annotated[str | None, Rule(alias="replay-name")] = None
 
 
 def invalid(what: str, error: Exception | str) -> InvalidIncidentInput:
-    """The typed error ingest records: `<what>: <reason>`."""
-    if isinstance(error, ValidationError):
-        error = validation_summary(error)
+    """The typed error ingest records: `<what>: <reason>` (a SchemaError reads as the path
+    and problem of each field)."""
     return InvalidIncidentInput(f"{what}: {error}")
 
 
 def parse_event(event: Any, model: type[M], what: str) -> M:
-    """Validate `event` (a JSON object) as `model` with the Powertools parser."""
+    """Check `event` (a JSON object) against `model`."""
     if not isinstance(event, dict):
         raise invalid(what, f"expected a JSON object, got {type(event).__name__}")
     try:
-        return parse(event=event, model=model)
-    except (ValidationError, ValueError, TypeError) as exc:
+        return parse(model, event)
+    except SchemaError as exc:
         raise invalid(what, exc) from exc
 
 
@@ -63,9 +69,3 @@ def aws_time(value: str) -> datetime:
 def key_hash(key: str) -> str:
     """16 hex of sha256: how long keys become short, stable table keys."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
-
-
-class Lenient(BaseModel):
-    """Detail models accept fields AWS adds later (ECS and Health both warn they will)."""
-
-    model_config = {"extra": "ignore", "populate_by_name": True}

@@ -9,14 +9,13 @@ timeline of its incident, if still open).
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import Field
+from typing import Annotated, Any
 
 from incidents.correlation_keys import health_key, service_key
 from incidents.model import Resource
 from incidents.signal import Signal
-from incidents.sources.envelope import AwsEvent, Lenient, aws_time, invalid, key_hash, parse_event
+from incidents.sources.envelope import AwsEvent, aws_time, invalid, key_hash, parse_event
+from shared.schema import NONEMPTY, Record, field
 from shared.timeutil import iso
 
 SOURCE = "aws.health"
@@ -27,22 +26,22 @@ HEALTH_ITEM_STATUS = "HEALTH_EVENT"
 _MAX_ENTITIES = 100
 
 
-class Description(Lenient):
+class Description(Record):
     language: str = "en_US"
     latestDescription: str = ""
 
 
-class Entity(Lenient):
+class Entity(Record):
     entityValue: str = ""
     status: str | None = None
 
 
-class HealthDetail(Lenient):
-    eventArn: str = Field(min_length=1)
-    service: str = Field(min_length=1)
-    eventTypeCode: str = Field(min_length=1)
-    eventTypeCategory: str = Field(min_length=1)
-    statusCode: str = Field(min_length=1)
+class HealthDetail(Record):
+    eventArn: Annotated[str, NONEMPTY]
+    service: Annotated[str, NONEMPTY]
+    eventTypeCode: Annotated[str, NONEMPTY]
+    eventTypeCategory: Annotated[str, NONEMPTY]
+    statusCode: Annotated[str, NONEMPTY]
     eventScopeCode: str | None = None
     communicationId: str | None = None
     startTime: str | None = None
@@ -50,8 +49,8 @@ class HealthDetail(Lenient):
     lastUpdatedTime: str | None = None
     eventRegion: str | None = None
     # AWS documents a list; some producers send one object.
-    eventDescription: list[Description] | Description = Field(default_factory=list)
-    affectedEntities: list[Entity] = Field(default_factory=list)
+    eventDescription: list[Description] | Description = field(default_factory=list)
+    affectedEntities: list[Entity] = field(default_factory=list)
     affectedAccount: str | None = None
     page: str | None = None
     backupEvent: str | None = None
