@@ -586,3 +586,46 @@ def test_state_machine_input_parses_known_sources_as_ingest_does() -> None:
     assert parse_eventbridge_event(ecs_stopped()).incident_id() == (
         parse_source_event(ecs_stopped()).incident_id()
     )
+
+
+def _without(event: dict[str, Any], *path: str) -> dict[str, Any]:
+    """A copy of `event` with the key at `path` removed."""
+    broken = copy.deepcopy(event)
+    node = broken
+    for key in path[:-1]:
+        node = node[key]
+    del node[path[-1]]
+    return broken
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (
+            _without(COMPOSITE_ALARM_EVENT, "detail", "state", "value"),
+            "malformed CloudWatch alarm event: detail.state.value: required",
+        ),
+        (
+            {**COMPOSITE_ALARM_EVENT, "time": "yesterday"},
+            "malformed CloudWatch alarm event: time: should be an ISO-8601 time",
+        ),
+        (
+            health_event(affectedEntities=[{"entityValue": 7}]),
+            "malformed AWS Health event: detail.affectedEntities.0.entityValue: should be a "
+            "string, not int",
+        ),
+        (
+            _without(ECS_TASK_EVENT, "detail", "taskArn"),
+            "malformed ECS task state change event: detail.taskArn: required",
+        ),
+        (
+            codedeploy_event(deployment=""),
+            "malformed CodeDeploy deployment event: detail.deploymentId: should have at least 1 "
+            "character(s)",
+        ),
+    ],
+)
+def test_a_malformed_event_names_the_path_of_the_problem(event, message) -> None:
+    with pytest.raises(InvalidIncidentInput) as caught:
+        parse_source_event(event)
+    assert str(caught.value).startswith(message)

@@ -245,3 +245,13 @@ def test_inherited_fields_come_first_and_can_be_narrowed() -> None:
     assert parsed.detail == Point(x=1)
     with pytest.raises(SchemaError, match=r"detail\.x: required"):
         parse(Narrow, {"id": "i", "detail": {}})
+
+
+def test_an_incident_repr_never_shows_its_task_token() -> None:
+    from incidents.model import Incident
+
+    incident = Incident(
+        incident_id="i", title="t", opened_at="x", task_token="AQCEAAAAKgAAAA-secret"
+    )
+    assert "AQCEAAAAKgAAAA-secret" not in repr(incident)
+    assert incident.to_item()["task_token"] == "AQCEAAAAKgAAAA-secret"

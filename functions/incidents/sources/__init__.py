@@ -1,6 +1,7 @@
-"""One parser per EventBridge source ingest handles, each a Powertools parser model shaped as
-AWS documents the source's events. `parse_source_event` picks the parser by source and
-detail-type; anything else is an InvalidIncidentInput, which ingest records, never drops.
+"""One parser per EventBridge source ingest handles, each reading the source's events into
+records (shared/schema.py) shaped as AWS documents them. `parse_source_event` picks the parser
+by source and detail-type; anything else is an InvalidIncidentInput, which ingest records,
+never drops.
 
 A source's module is imported on its first event, not with this package: one invocation
 parses one source, and building the models of all four cost ingest, classify and recovery
