@@ -96,14 +96,14 @@ class Record:
 
     Equality compares the fields; a frozen record is hashable and refuses assignment."""
 
-    __fields__: ClassVar[tuple[Field, ...]] = ()
-    __frozen__: ClassVar[bool] = False
+    _record_fields: ClassVar[tuple[Field, ...]] = ()
+    _record_frozen: ClassVar[bool] = False
 
     def __init_subclass__(cls, *, frozen: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        found = {f.name: f for f in cls.__fields__}
+        found = {f.name: f for f in cls._record_fields}
         for name, annotation in inspect.get_annotations(cls).items():
-            if "ClassVar" in str(annotation):
+            if str(annotation).startswith(("ClassVar", "typing.ClassVar")):
                 continue
             value = cls.__dict__.get(name, MISSING)
             spec = value if isinstance(value, Field) else Field(default=value)
@@ -111,13 +111,13 @@ class Record:
                 delattr(cls, name)
             spec.name, spec.annotation = name, annotation
             found[name] = spec
-        cls.__fields__ = tuple(found.values())
-        cls.__frozen__ = frozen or cls.__frozen__
-        cls.__hash__ = Record._hash if cls.__frozen__ else None  # type: ignore[assignment,method-assign]
+        cls._record_fields = tuple(found.values())
+        cls._record_frozen = frozen or cls._record_frozen
+        cls.__hash__ = Record._hash if cls._record_frozen else None  # type: ignore[assignment,method-assign]
 
     def __init__(self, **values: Any) -> None:
         cls = type(self)
-        for spec in cls.__fields__:
+        for spec in cls._record_fields:
             if spec.name in values:
                 value = values.pop(spec.name)
             elif spec.default_factory is not MISSING:
@@ -134,7 +134,7 @@ class Record:
             post_init()
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if self.__frozen__:
+        if self._record_frozen:
             raise FrozenRecordError(f"cannot assign to field {name!r} of a frozen record")
         object.__setattr__(self, name, value)
 
@@ -148,13 +148,13 @@ class Record:
 
     def __repr__(self) -> str:
         shown = ", ".join(
-            f"{spec.name}={getattr(self, spec.name)!r}" for spec in self.__fields__ if spec.repr
+            f"{spec.name}={getattr(self, spec.name)!r}" for spec in self._record_fields if spec.repr
         )
         return f"{type(self).__name__}({shown})"
 
 
 def _values(record: Record) -> tuple[Any, ...]:
-    return tuple(getattr(record, spec.name) for spec in record.__fields__)
+    return tuple(getattr(record, spec.name) for spec in record._record_fields)
 
 
 R = TypeVar("R", bound=Record)
@@ -162,7 +162,7 @@ R = TypeVar("R", bound=Record)
 
 def replace(record: R, **changes: Any) -> R:
     """A copy of `record` with `changes` (checks in `__post_init__` run again)."""
-    values = {spec.name: getattr(record, spec.name) for spec in record.__fields__}
+    values = {spec.name: getattr(record, spec.name) for spec in record._record_fields}
     return type(record)(**{**values, **changes})
 
 
@@ -210,7 +210,7 @@ class _Reader(Record, frozen=True):
 
 def fields(record: Record | type[Record]) -> tuple[Field, ...]:
     """The fields of a record or record class, in declaration order (inherited first)."""
-    return record.__fields__
+    return record._record_fields
 
 
 def parse(cls: type[R], data: Any) -> R:
@@ -223,7 +223,7 @@ def dump(value: Any, *, exclude_none: bool = False) -> Any:
     `exclude_none` leaves out fields that are None (at every level)."""
     if isinstance(value, Record):
         out = {}
-        for spec in value.__fields__:
+        for spec in value._record_fields:
             item = getattr(value, spec.name)
             if item is not None or not exclude_none:
                 out[spec.name] = dump(item, exclude_none=exclude_none)
@@ -242,7 +242,7 @@ def _readers(cls: type[Record]) -> tuple[_Reader, ...]:
     """The class's fields with resolved annotations (once per class, on its first parse)."""
     hints = get_type_hints(cls, include_extras=True)
     found = []
-    for spec in cls.__fields__:
+    for spec in cls._record_fields:
         tp = hints[spec.name]
         alias = next((r.alias for r in _rules(tp) if r.alias), None)
         keys = (alias, spec.name) if alias else (spec.name,)
