@@ -9,7 +9,8 @@ images, nor break a table, a code block or the Mermaid diagram.
 Escaping alone does not stop bare URLs: GitHub-flavoured Markdown's autolink extension turns
 `https://...` and `www....` in plain text into links, so a log line could plant a clickable
 link in the document. `inline` (and so `block`) defangs them as incident reports usually do,
-`https[:]//evil.example` and `www[.]evil.example`: readable, but no longer links. The runbook's
+`https[:]//evil.example`, `www[.]evil.example` and `ops[@]evil.example`: readable, but no
+longer links. The runbook's
 own console links go through `link`, whose destination is left as it is.
 """
 
@@ -56,6 +57,9 @@ _MERMAID_KEYWORDS = frozenset(
 # of a line, a space or one of `*_~(` before it; `_` is a word character, hence no `\b`).
 _AUTOLINK_SCHEME = re.compile(r"(?i)(https?|ftp)://")
 _AUTOLINK_WWW = re.compile(r"(?i)(?<![a-z0-9])(www)\.")
+# GFM's extended e-mail autolink (`a.b+c@host.example`, also behind `mailto:` or `xmpp:`): the
+# `@` between a local part and a dotted domain.
+_AUTOLINK_EMAIL = re.compile(r"(?<=[A-Za-z0-9._+-])@(?=[A-Za-z0-9_-]+\.[A-Za-z0-9])")
 _URL_UNSAFE = {"<": "%3C", ">": "%3E", " ": "%20", '"': "%22", "\n": "", "\r": "", "\t": ""}
 
 
@@ -70,8 +74,10 @@ def _entities(value: str) -> str:
 
 
 def defang(text: str) -> str:
-    """Bare URLs as text GFM does not autolink: `https[:]//host`, `www[.]host` (the brackets
-    are escaped by `inline` afterwards, so they show as typed)."""
+    """Bare URLs and e-mail addresses as text GFM does not autolink: `https[:]//host`,
+    `www[.]host`, `ops[@]example.com` (the brackets are escaped by `inline` afterwards, so they
+    show as typed)."""
+    text = _AUTOLINK_EMAIL.sub("[@]", text)
     return _AUTOLINK_WWW.sub(r"\1[.]", _AUTOLINK_SCHEME.sub(r"\1[:]//", text))
 
 

@@ -40,9 +40,11 @@ GANTT_STATEMENT = re.compile(
 
 
 # What GFM's autolink extension would link in the text a reader sees (escapes resolved, code
-# spans gone): a URL scheme anywhere, `www.` not inside a word. Stricter than cmark-gfm, which
-# also wants a valid domain after it.
-GFM_AUTOLINK = re.compile(r"(?i)(?:https?|ftp)://|(?<![a-z0-9])www\.")
+# spans gone): a URL scheme anywhere, `www.` not inside a word, an e-mail address. Stricter
+# than cmark-gfm, which also wants a valid domain after it.
+GFM_AUTOLINK = re.compile(
+    r"(?i)(?:https?|ftp)://|(?<![a-z0-9])www\.|[a-z0-9._+-]@[a-z0-9_-]+\.[a-z0-9]"
+)
 _RUN = re.compile(r"`+")
 
 
@@ -212,6 +214,8 @@ def test_the_checker_catches_injections() -> None:
         "# Postmortem: x\nhttps\\://evil.example",  # linkifiers that run on the text see it
         "# Postmortem: x\n`code` https://evil.example `more`",
         "# Postmortem: x\n[ours](<https://console.aws.amazon.com>) www.evil.example",
+        "# Postmortem: x\nwrite to ops@evil.example",
+        "# Postmortem: x\n| a | mailto:x.y+z@evil.example |",
     ):
         try:
             check_structure(broken)
@@ -225,6 +229,7 @@ def test_the_checker_lets_defanged_urls_code_and_our_own_links_through() -> None
     check_structure(
         "# Postmortem: x\n"
         "see https\\[:\\]//evil.example and www\\[.\\]evil.example, awww.example\n"
+        "ops\\[@\\]evil.example, fields @timestamp, a@b\n"
         "`https://in.code.example` · ``www.in.code `x` example``\n"
         "[the alarm](<https://eu-central-1.console.aws.amazon.com/cloudwatch/home#alarmsV2:>)"
     )
@@ -243,6 +248,12 @@ def test_bare_urls_are_defanged_but_readable() -> None:
     # Inside a word GFM links no `www.`: left as it is.
     assert inline("awww.example") == "awww.example"
     assert block("first\nhttps://evil.example") == "> first\n> https\\[:\\]//evil.example"
+    # E-mail addresses (GFM links them, with or without mailto:); a query's @field is no address.
+    assert inline("by operator:ops.lead+pager@evil.example") == (
+        "by operator:ops.lead+pager\\[@\\]evil.example"
+    )
+    assert inline("mailto:a@b.example") == "mailto:a\\[@\\]b.example"
+    assert inline("fields @timestamp, a@localhost") == "fields @timestamp, a@localhost"
     # The runbook's own links keep their destination; only their text is escaped.
     assert link("https://x.example", "https://console.aws.amazon.com/a") == (
         "[https\\[:\\]//x.example](<https://console.aws.amazon.com/a>)"
