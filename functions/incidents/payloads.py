@@ -7,11 +7,9 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from incidents.model import Incident
 from shared.errors import InvalidIncidentInput
-from shared.schema import Record, Rule, SchemaError, field, parse
+from shared.schema import NONEMPTY, Record, Rule, SchemaError, field, parse
 
 T = TypeVar("T", bound=Record)
-
-_REQUIRED = Rule(min_length=1)
 
 
 class ClassifyPayload(Record):
@@ -19,8 +17,8 @@ class ClassifyPayload(Record):
 
     input: Any
     execution_name: Annotated[str, Rule(min_length=1, max_length=80)]
-    execution_arn: Annotated[str, _REQUIRED]
-    started_at: Annotated[str, _REQUIRED]
+    execution_arn: Annotated[str, NONEMPTY]
+    started_at: Annotated[str, NONEMPTY]
 
 
 class IncidentPayload(Record):
@@ -32,8 +30,8 @@ class IncidentPayload(Record):
 class MonitorPayload(Record):
     """MonitorRecovery's `{task_token, incident_id, execution_arn}`."""
 
-    task_token: Annotated[str, _REQUIRED] = field(repr=False)
-    incident_id: Annotated[str, _REQUIRED]
+    task_token: Annotated[str, NONEMPTY] = field(repr=False)
+    incident_id: Annotated[str, NONEMPTY]
     execution_arn: str = ""
 
 
@@ -43,7 +41,7 @@ class PostmortemPayload(Record):
     incident: Incident
     response: dict[str, Any] = field(default_factory=dict)
     recovery: dict[str, Any] = field(default_factory=dict)
-    execution_arn: Annotated[str, _REQUIRED]
+    execution_arn: Annotated[str, NONEMPTY]
 
 
 class EscalationRequest(Record):
@@ -72,7 +70,7 @@ class StabilityPayload(Record):
 class ResolveRequest(Record):
     """A direct resolve request to the recovery function (API, Slack button)."""
 
-    incident_id: Annotated[str, _REQUIRED]
+    incident_id: Annotated[str, NONEMPTY]
     by: Annotated[str, Rule(min_length=1, max_length=200)] = "api"
     note: Annotated[str, Rule(max_length=2000)] = ""
 

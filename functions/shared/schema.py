@@ -42,7 +42,6 @@ from typing import (
 
 from shared.timeutil import parse_time
 
-T = TypeVar("T")
 Path = tuple[str | int, ...]
 
 
@@ -55,9 +54,9 @@ MISSING: Any = _Missing()
 
 
 class Field:
-    """One field of a Record: its name, annotation (unevaluated) and default."""
+    """One field of a Record: its name and default (`parse` resolves its type)."""
 
-    __slots__ = ("annotation", "default", "default_factory", "name", "repr")
+    __slots__ = ("default", "default_factory", "name", "repr")
 
     def __init__(
         self,
@@ -66,7 +65,6 @@ class Field:
         repr: bool = True,
     ) -> None:
         self.name = ""
-        self.annotation: Any = None
         self.default = default
         self.default_factory = default_factory
         self.repr = repr
@@ -109,7 +107,7 @@ class Record:
             spec = value if isinstance(value, Field) else Field(default=value)
             if isinstance(value, Field):
                 delattr(cls, name)
-            spec.name, spec.annotation = name, annotation
+            spec.name = name
             found[name] = spec
         cls._record_fields = tuple(found.values())
         cls._record_frozen = frozen or cls._record_frozen
