@@ -1,7 +1,8 @@
 """Deploy a synthesised stack to the emulator the way ``cdk deploy`` does on AWS.
 
 Publish the file assets to the bootstrap bucket (zip for directories), then create (or update)
-the stack through the CloudFormation API with the synthesised template, and wait for it.
+the stack through the CloudFormation API with the synthesised template, and wait for it. On the
+emulator the wait ends only after the emulator's own part (stack_readiness.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import WaiterError
 
 from runbook.local.synth import FileAsset, StackArtifact
 
@@ -88,10 +91,11 @@ def _stack_status(cloudformation: Any, stack_name: str) -> str | None:
     return str(stacks[0]["StackStatus"]) if stacks else None
 
 
-def create_or_update_stack(
+def submit_stack(
     cloudformation: Any, artifact: StackArtifact, capabilities: tuple[str, ...]
-) -> Deployment:
-    """Create the stack (update it if it exists) from the synthesised template and wait."""
+) -> str:
+    """Create the stack (update it if it exists) from the synthesised template; the waiter
+    name that tells when it is done (``stack_create_complete`` or ``stack_update_complete``)."""
     body = artifact.template_path.read_text(encoding="utf-8")
     params = {
         "StackName": artifact.name,
@@ -100,15 +104,22 @@ def create_or_update_stack(
     }
     if _stack_status(cloudformation, artifact.name) is None:
         cloudformation.create_stack(**params)
-        waiter = cloudformation.get_waiter("stack_create_complete")
-    else:
-        cloudformation.update_stack(**params)
-        waiter = cloudformation.get_waiter("stack_update_complete")
-    waiter.wait(StackName=artifact.name, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
-    stack = cloudformation.describe_stacks(StackName=artifact.name)["Stacks"][0]
+        return "stack_create_complete"
+    cloudformation.update_stack(**params)
+    return "stack_update_complete"
+
+
+def wait_for_stack(cloudformation: Any, stack_name: str, waiter_name: str) -> Deployment:
+    """Wait for the stack to complete (a failure ends the wait at once) and describe it."""
+    waiter = cloudformation.get_waiter(waiter_name)
+    try:
+        waiter.wait(StackName=stack_name, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+    except WaiterError as err:
+        raise DeployError(f"stack {stack_name}: {err}") from err
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     if stack["StackStatus"] not in STACK_READY:
-        raise DeployError(f"stack {artifact.name} ended {stack['StackStatus']}")
-    return describe_deployment(cloudformation, artifact.name)
+        raise DeployError(f"stack {stack_name} ended {stack['StackStatus']}")
+    return describe_deployment(cloudformation, stack_name)
 
 
 def describe_deployment(cloudformation: Any, stack_name: str) -> Deployment:

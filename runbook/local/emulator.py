@@ -20,14 +20,22 @@ import boto3
 from botocore.config import Config
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from runbook.local import alarms, events, lambda_runtime, logs_insights, moto_fixes, schedule
+from runbook.local import (
+    alarms,
+    events,
+    lambda_runtime,
+    logs_insights,
+    moto_fixes,
+    schedule,
+    stack_readiness,
+)
 from runbook.local.cloudformation_gaps import (
     ExpectedGapsFilter,
     GapContext,
     fill_gaps,
     moto_stack,
 )
-from runbook.local.deploy import Deployment, create_or_update_stack, publish_assets
+from runbook.local.deploy import Deployment, publish_assets, submit_stack, wait_for_stack
 from runbook.local.faults import FaultPlan
 from runbook.local.server import MotoServer
 from runbook.local.synth import StackArtifact, local_context, read_stack, synthesise
@@ -117,6 +125,7 @@ class LocalEmulator:
             events.install_event_routing(router)
             alarms.install_alarm_events()
             moto_fixes.install_moto_fixes()
+            stack_readiness.install()
             logs_insights.install_logs_insights()
             self._scheduler = schedule.Scheduler(
                 router,
@@ -139,6 +148,7 @@ class LocalEmulator:
             self._scheduler.stop()
             self._scheduler = None
         logs_insights.remove_logs_insights()
+        stack_readiness.remove()
         moto_fixes.remove_moto_fixes()
         alarms.remove_alarm_events()
         events.remove_event_routing()
@@ -173,28 +183,33 @@ class LocalEmulator:
         cloudformation = self.client("cloudformation")
         moto_logger = logging.getLogger("moto")
         expected = ExpectedGapsFilter()
-        moto_logger.addFilter(expected)
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Tried to parse AWS::")
-                deployment = create_or_update_stack(cloudformation, artifact, CAPABILITIES)
-        finally:
-            moto_logger.removeFilter(expected)
-        gaps = fill_gaps(
-            GapContext(
-                clients=self.client,
-                account=self.account,
-                region=self.region,
-                stack_name=artifact.name,
-                moto_stack=moto_stack(self.account, self.region, artifact.name),
-            ),
-            artifact.template(),
-        )
-        self.runtime.log_groups.update(gaps.log_groups)
-        if self.functions_dir is not None:
-            # The stack's one Lambda asset is the functions/ folder (docs/contracts.md).
-            for name in gaps.functions:
-                self.runtime.source_dirs[name] = self.functions_dir
+        # The stack stays IN_PROGRESS until every resource answers: moto's part, the gaps
+        # filled here and the runtime's view of the functions (issue 16).
+        with stack_readiness.hold(artifact.name) as held:
+            moto_logger.addFilter(expected)
+            try:
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="Tried to parse AWS::")
+                    waiter = submit_stack(cloudformation, artifact, CAPABILITIES)
+            finally:
+                moto_logger.removeFilter(expected)
+            gaps = fill_gaps(
+                GapContext(
+                    clients=self.client,
+                    account=self.account,
+                    region=self.region,
+                    stack_name=artifact.name,
+                    moto_stack=moto_stack(self.account, self.region, artifact.name),
+                ),
+                artifact.template(),
+            )
+            self.runtime.log_groups.update(gaps.log_groups)
+            if self.functions_dir is not None:
+                # The stack's one Lambda asset is the functions/ folder (docs/contracts.md).
+                for name in gaps.functions:
+                    self.runtime.source_dirs[name] = self.functions_dir
+            held.release()
+        deployment = wait_for_stack(cloudformation, artifact.name, waiter)
         deployment.resources.update(gaps.created)
         self.deployments[artifact.name] = deployment
         return deployment
