@@ -1,7 +1,11 @@
 """Deployment settings: the cdk.json context key ``incident-runbook``, validated.
 
 The defaults here are the documented defaults in cdk.json (a test keeps the two equal). Keys are
-camelCase in cdk.json and snake_case in Python; both spellings are accepted.
+camelCase in cdk.json and snake_case in Python; both spellings are accepted. The models are
+msgspec structs, like the Lambda steps' records (docs/dependencies.md): a key is declared with
+its type, bounds (`Meta`) and default; a check across keys or beyond a bound goes in
+`__post_init__` (raise ValueError with a message that names the key). Values must have their
+JSON type (`"600"` is not a number); an unknown key is an error, so a typo is never ignored.
 """
 
 from __future__ import annotations
@@ -9,11 +13,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+import msgspec
+from msgspec import Meta, field
+from msgspec.structs import force_setattr
 
 CONTEXT_KEY = "incident-runbook"
 
@@ -29,29 +34,23 @@ VALID_LOG_RETENTION_DAYS = frozenset(
 MAX_TASK_TIMEOUT_SECONDS = 99_999_999
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        frozen=True,
-    )
+class SettingsError(ValueError):
+    """The settings are invalid; the message names the key (`- at `$.recoveryTimeoutSeconds``)."""
 
 
-class SeverityPattern(_Model):
+class SeverityPattern(
+    msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True, rename="camel"
+):
     """A regular expression on the alarm name and the severity it decides (first match wins)."""
 
-    pattern: str = Field(min_length=1)
+    pattern: Annotated[str, Meta(min_length=1)]
     severity: Severity
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
+    def __post_init__(self) -> None:
         try:
-            re.compile(value)
+            re.compile(self.pattern)
         except re.error as exc:
-            raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
-        return value
+            raise ValueError(f"invalid regular expression {self.pattern!r}: {exc}") from exc
 
 
 def _default_patterns() -> tuple[SeverityPattern, ...]:
@@ -90,17 +89,17 @@ SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 MIN_AWS_HEARTBEAT_SECONDS = 120
 
 
-class Subscription(_Model):
+class Subscription(
+    msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True, rename="camel"
+):
     """One subscriber of a topic: an email address, an E.164 phone number or an https URL."""
 
     protocol: Protocol
-    endpoint: str = Field(min_length=1, max_length=2048)
+    endpoint: Annotated[str, Meta(min_length=1, max_length=2048)]
 
-    @model_validator(mode="after")
-    def _endpoint_fits_protocol(self) -> Subscription:
+    def __post_init__(self) -> None:
         if not _ENDPOINT_FORMS[self.protocol].fullmatch(self.endpoint):
             raise ValueError(f"{self.protocol} endpoint {self.endpoint!r} is not valid")
-        return self
 
 
 def _no_subscribers() -> dict[TopicName, tuple[Subscription, ...]]:
@@ -110,80 +109,65 @@ def _no_subscribers() -> dict[TopicName, tuple[Subscription, ...]]:
 SOURCE_KEY = re.compile(r"^[a-z0-9][a-z0-9.-]*(/[A-Za-z0-9_]+)?$")
 
 
-class Settings(_Model):
+class Settings(
+    msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True, rename="camel"
+):
     """Everything a deployment can tune; see docs/contracts.md for what each key means."""
 
     # Paging and escalation (docs/contracts.md, "Paging, escalation and operator actions").
-    recovery_timeout_seconds: int = Field(default=3600, ge=1, le=MAX_TASK_TIMEOUT_SECONDS)
-    heartbeat_seconds: int = Field(default=300, ge=1, le=MAX_TASK_TIMEOUT_SECONDS)
-    stabilisation_seconds: int = Field(default=300, ge=0, le=24 * 3600)
-    max_escalations: int = Field(default=2, ge=0, le=20)
-    subscriptions: dict[TopicName, tuple[Subscription, ...]] = Field(
+    recovery_timeout_seconds: Annotated[int, Meta(ge=1, le=MAX_TASK_TIMEOUT_SECONDS)] = 3600
+    heartbeat_seconds: Annotated[int, Meta(ge=1, le=MAX_TASK_TIMEOUT_SECONDS)] = 300
+    stabilisation_seconds: Annotated[int, Meta(ge=0, le=24 * 3600)] = 300
+    max_escalations: Annotated[int, Meta(ge=0, le=20)] = 2
+    # Every topic is present (`__post_init__` fills the ones not given).
+    subscriptions: dict[TopicName, tuple[Subscription, ...]] = field(
         default_factory=_no_subscribers
     )
     slack_secret_name: str = ""
     slack_responders: tuple[str, ...] = ()
     default_severity: Severity = "standard"
-    severity_patterns: tuple[SeverityPattern, ...] = Field(default_factory=_default_patterns)
-    namespace_severity: dict[str, Severity] = Field(default_factory=_default_namespace_severity)
-    source_severity: dict[str, Severity] = Field(default_factory=_default_source_severity)
+    severity_patterns: tuple[SeverityPattern, ...] = field(default_factory=_default_patterns)
+    namespace_severity: dict[str, Severity] = field(default_factory=_default_namespace_severity)
+    source_severity: dict[str, Severity] = field(default_factory=_default_source_severity)
     # Ingest correlation (docs/ingest.md): related signals within this window fold into one
     # incident; a key that fires again this soon after its incident closed reopens it.
-    correlation_window_minutes: int = Field(default=5, ge=0, le=24 * 60)
-    reopen_window_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
+    correlation_window_minutes: Annotated[int, Meta(ge=0, le=24 * 60)] = 5
+    reopen_window_minutes: Annotated[int, Meta(ge=0, le=7 * 24 * 60)] = 30
     fold_by_resource: bool = True
-    diagnostics_lookback_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    diagnostics_lookback_minutes: Annotated[int, Meta(ge=1, le=24 * 60)] = 30
     log_retention_days: int = 30
     timezone: str = "UTC"
-    powertools_layer_version: int = Field(default=27, ge=1)
+    powertools_layer_version: Annotated[int, Meta(ge=1)] = 27
     # Read-only role assumed in member accounts by collect_diagnostics ("" = this account only).
-    diagnostics_role_name: str = Field(default="", pattern=r"^[\w+=,.@-]{0,64}$")
+    diagnostics_role_name: Annotated[str, Meta(pattern=r"^[\w+=,.@-]{0,64}$")] = ""
     local: bool = False
 
-    @field_validator("log_retention_days")
-    @classmethod
-    def _valid_retention(cls, value: int) -> int:
-        if value not in VALID_LOG_RETENTION_DAYS:
+    def __post_init__(self) -> None:
+        """The checks a type and bounds cannot say, each naming its key; then normalise."""
+        if self.log_retention_days not in VALID_LOG_RETENTION_DAYS:
             allowed = ", ".join(str(v) for v in sorted(VALID_LOG_RETENTION_DAYS))
-            raise ValueError(f"logRetentionDays must be one of {allowed}; got {value}")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
+            raise ValueError(
+                f"logRetentionDays must be one of {allowed}; got {self.log_retention_days}"
+            )
         try:
-            ZoneInfo(value)
+            ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
-
-    @field_validator("source_severity")
-    @classmethod
-    def _source_keys(cls, value: dict[str, Severity]) -> dict[str, Severity]:
-        bad = [key for key in value if not SOURCE_KEY.fullmatch(key)]
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from exc
+        bad = [key for key in self.source_severity if not SOURCE_KEY.fullmatch(key)]
         if bad:
             raise ValueError(f"sourceSeverity keys are `source` or `source/category`; got {bad}")
-        return value
-
-    @field_validator("subscriptions")
-    @classmethod
-    def _every_topic(
-        cls, value: dict[TopicName, tuple[Subscription, ...]]
-    ) -> dict[TopicName, tuple[Subscription, ...]]:
-        return {topic: tuple(value.get(topic, ())) for topic in TOPICS}
-
-    @field_validator("slack_responders")
-    @classmethod
-    def _user_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [user for user in value if not SLACK_USER_ID.fullmatch(user)]
+        bad = [user for user in self.slack_responders if not SLACK_USER_ID.fullmatch(user)]
         if bad:
             raise ValueError(f"slackResponders are Slack user ids (U.../W...); got {bad}")
-        return value
+        self._heartbeat_survives_a_missed_watch()
+        # Frozen, so normalised in place once, before anyone sees the instance.
+        every_topic = {topic: tuple(self.subscriptions.get(topic, ())) for topic in TOPICS}
+        force_setattr(self, "subscriptions", every_topic)
+        force_setattr(self, "slack_secret_name", self.slack_secret_name.strip())
 
-    @model_validator(mode="after")
-    def _heartbeat_survives_a_missed_watch(self) -> Settings:
+    def _heartbeat_survives_a_missed_watch(self) -> None:
         if self.local:
-            return self
+            return
         if not self.heartbeat_checked:
             # Step Functions requires HeartbeatSeconds < TimeoutSeconds (checked at run time
             # when both come from paths): refuse at synth rather than fail mid-incident.
@@ -196,7 +180,6 @@ class Settings(_Model):
                 f"heartbeatSeconds must be at least {MIN_AWS_HEARTBEAT_SECONDS} on AWS: the "
                 "recovery watch sends heartbeats once a minute"
             )
-        return self
 
     @property
     def heartbeat_checked(self) -> bool:
@@ -210,14 +193,10 @@ class Settings(_Model):
             return self.heartbeat_seconds
         return min(self.recovery_timeout_seconds + 60, MAX_TASK_TIMEOUT_SECONDS)
 
-    @field_validator("slack_secret_name")
-    @classmethod
-    def _strip(cls, value: str) -> str:
-        return value.strip()
-
     @classmethod
     def from_context(cls, value: Any) -> Settings:
-        """Validate the context value: a mapping, a JSON string (``cdk -c``) or nothing."""
+        """Validate the context value: a mapping, a JSON string (``cdk -c``) or nothing.
+        SettingsError names the key and the problem."""
         if value is None:
             return cls()
         if isinstance(value, str):
@@ -226,13 +205,20 @@ class Settings(_Model):
             raise TypeError(
                 f"context key {CONTEXT_KEY!r} must be a JSON object, got {type(value).__name__}"
             )
-        return cls.model_validate(dict(value))
+        # snake_case keys as their camelCase names; of two spellings of a key the later wins
+        # (cdk.json's settings overlaid with the caller's, stacks/application.py).
+        camel = {f.name: f.encode_name for f in msgspec.structs.fields(cls)}
+        given = {camel.get(key, key): item for key, item in value.items()}
+        try:
+            return msgspec.convert(given, cls)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(f"invalid {CONTEXT_KEY!r} settings: {exc}") from exc
 
     def severity_policy(self) -> dict[str, Any]:
         """The SEVERITY_POLICY document the classify step reads (camelCase, as in cdk.json)."""
         return {
             "defaultSeverity": self.default_severity,
-            "severityPatterns": [p.model_dump(by_alias=True) for p in self.severity_patterns],
+            "severityPatterns": [msgspec.to_builtins(p) for p in self.severity_patterns],
             "namespaceSeverity": dict(self.namespace_severity),
             "sourceSeverity": dict(self.source_severity),
         }
@@ -250,5 +236,6 @@ class Settings(_Model):
         return json.dumps(policy, separators=(",", ":"), sort_keys=True)
 
     def to_context(self) -> dict[str, Any]:
-        """The camelCase JSON object as written in cdk.json."""
-        return self.model_dump(by_alias=True, mode="json")
+        """The camelCase JSON object as written in cdk.json (JSON types: lists, not tuples)."""
+        context: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(self))
+        return context

@@ -8,13 +8,15 @@ signature has been verified.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
+import msgspec
+from msgspec import Meta, field
+
 from incidents.ids import is_incident_id
 from shared.errors import InvalidIncidentInput
-from shared.schema import Record, Rule, SchemaError, field, parse
+from shared.records import read_json, repr_without
 
 ACK_ACTION = "incident_ack"
 RESOLVE_ACTION = "incident_resolve"
@@ -29,7 +31,7 @@ class InvalidInteraction(InvalidIncidentInput):
     """The body is not a usable Slack interaction (answered 400, never retried)."""
 
 
-class Interaction(Record, frozen=True):
+class Interaction(msgspec.Struct, kw_only=True, frozen=True):
     """An Acknowledge or Resolve click on an incident's message."""
 
     action: Literal["acknowledge", "resolve"]
@@ -38,7 +40,10 @@ class Interaction(Record, frozen=True):
     user_name: str = ""
     channel_id: str = ""
     # A capability URL (it can post to the channel for 30 minutes): kept out of repr and logs.
-    response_url: str = field(default="", repr=False)
+    response_url: str = ""
+
+    def __repr__(self) -> str:
+        return repr_without(self, "response_url")
 
     @property
     def by(self) -> str:
@@ -46,37 +51,40 @@ class Interaction(Record, frozen=True):
         return f"slack:{self.user_name or self.user_id}"
 
 
-class Ignored(Record, frozen=True):
+class Ignored(msgspec.Struct, kw_only=True, frozen=True):
     """A well-formed interaction this app does not act on (another button, a modal...)."""
 
     reason: str
 
 
 # What is read of Slack's payload (unknown keys are ignored, so the legacy token is dropped).
-class _User(Record):
-    id: Annotated[str, Rule(min_length=1, max_length=64)]
-    username: Annotated[str, Rule(max_length=256)] = ""
-    name: Annotated[str, Rule(max_length=256)] = ""
+class _User(msgspec.Struct, kw_only=True):
+    id: Annotated[str, Meta(min_length=1, max_length=64)]
+    username: Annotated[str, Meta(max_length=256)] = ""
+    name: Annotated[str, Meta(max_length=256)] = ""
 
 
-class _Channel(Record):
-    id: Annotated[str, Rule(max_length=64)] = ""
+class _Channel(msgspec.Struct, kw_only=True):
+    id: Annotated[str, Meta(max_length=64)] = ""
 
 
-class _Action(Record):
-    action_id: Annotated[str, Rule(min_length=1, max_length=255)]
-    value: Annotated[str, Rule(max_length=2000)] = ""
+class _Action(msgspec.Struct, kw_only=True):
+    action_id: Annotated[str, Meta(min_length=1, max_length=255)]
+    value: Annotated[str, Meta(max_length=2000)] = ""
 
 
-class _Payload(Record):
+class _Payload(msgspec.Struct, kw_only=True):
     type: str
     user: _User | None = None
     channel: _Channel | None = None
-    response_url: Annotated[str, Rule(max_length=2000)] = field(default="", repr=False)
+    response_url: Annotated[str, Meta(max_length=2000)] = ""
     actions: list[_Action] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        return repr_without(self, "response_url")
 
-def _payload_json(body: bytes) -> object:
+
+def _payload_json(body: bytes) -> str:
     if len(body) > MAX_BODY_BYTES:
         raise InvalidInteraction(f"body is larger than {MAX_BODY_BYTES} bytes")
     try:
@@ -86,10 +94,7 @@ def _payload_json(body: bytes) -> object:
     values = fields.get("payload", [])
     if len(values) != 1:
         raise InvalidInteraction("body must carry exactly one 'payload' field")
-    try:
-        return json.loads(values[0])
-    except json.JSONDecodeError as exc:
-        raise InvalidInteraction(f"payload is not JSON: {exc.msg}") from exc
+    return values[0]
 
 
 def parse_interaction(body: bytes) -> Interaction | Ignored:
@@ -98,10 +103,7 @@ def parse_interaction(body: bytes) -> Interaction | Ignored:
     Raises InvalidInteraction when the body is not a Slack interaction at all, or names an
     incident action without a usable incident id or user.
     """
-    try:
-        payload = parse(_Payload, _payload_json(body))
-    except SchemaError as exc:
-        raise InvalidInteraction(f"payload: {exc.summary()}") from exc
+    payload = read_json(_Payload, _payload_json(body), "payload", error=InvalidInteraction)
     if payload.type != "block_actions":
         return Ignored(reason=f"interaction type {payload.type!r} is not handled")
     if not payload.actions:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from incidents.alarm_tags import alarm_tags
@@ -22,7 +23,6 @@ from shared import aws
 from shared.config import settings
 from shared.errors import InvalidIncidentInput, TransientDependencyError
 from shared.observability import MetricUnit, logger, metrics, tracer, track_incident
-from shared.schema import replace
 from shared.timeutil import parse_time
 
 __all__ = ["alarm_tags", "lambda_handler"]
@@ -66,7 +66,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         incident = repo.get(incident_id)
     else:
         raise TransientDependencyError(f"incident {incident_id} kept changing; retry")
-    incident = replace(
+    incident = msgspec.structs.replace(
         incident,
         severity=chosen.severity,
         severity_rule=chosen.rule,

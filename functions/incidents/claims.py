@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 from botocore.exceptions import ClientError
 
 from incidents.sources.envelope import key_hash
 from shared.errors import error_code, reraise_transient, transient_errors
-from shared.schema import Record
 from shared.timeutil import iso, parse_time, utcnow
 
 CLAIM_PREFIX = "claim#"
@@ -23,7 +23,7 @@ CLAIM_PREFIX = "claim#"
 PENDING_FOR = timedelta(seconds=10)
 
 
-class Claim(Record, frozen=True):
+class Claim(msgspec.Struct, kw_only=True, frozen=True):
     key: str
     current: str | None
     claimed_at: str | None

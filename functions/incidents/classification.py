@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, get_args
+from typing import TYPE_CHECKING, get_args
+
+import msgspec
+from msgspec import field
 
 from incidents.model import SEVERITIES, Severity
-from shared.schema import Record, Rule, field
 
 if TYPE_CHECKING:
     from incidents.signal import Signal
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 SEVERITY_TAG = "Severity"
 
 
-class SeverityPattern(Record, frozen=True):
+class SeverityPattern(msgspec.Struct, kw_only=True, frozen=True):
     """`{"pattern": regex, "severity": s}`: the first that matches the alarm name wins."""
 
     pattern: str
@@ -33,23 +35,16 @@ class SeverityPattern(Record, frozen=True):
             raise ValueError(f"invalid regex {self.pattern!r}: {exc}") from exc
 
 
-class SeverityPolicy(Record, frozen=True):
-    """The SEVERITY_POLICY env var (camelCase keys, as in cdk.json); read with
-    `shared.schema.parse`."""
+class SeverityPolicy(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
+    """The SEVERITY_POLICY env var (camelCase keys, as in cdk.json and stacks/settings.py)."""
 
-    default_severity: Annotated[Severity, Rule(alias="defaultSeverity")] = "standard"
-    severity_patterns: Annotated[list[SeverityPattern], Rule(alias="severityPatterns")] = field(
-        default_factory=list
-    )
-    namespace_severity: Annotated[dict[str, Severity], Rule(alias="namespaceSeverity")] = field(
-        default_factory=dict
-    )
-    source_severity: Annotated[dict[str, Severity], Rule(alias="sourceSeverity")] = field(
-        default_factory=dict
-    )
+    default_severity: Severity = "standard"
+    severity_patterns: list[SeverityPattern] = field(default_factory=list)
+    namespace_severity: dict[str, Severity] = field(default_factory=dict)
+    source_severity: dict[str, Severity] = field(default_factory=dict)
 
 
-class Classification(Record, frozen=True):
+class Classification(msgspec.Struct, kw_only=True, frozen=True):
     """The decided severity and the human-readable rule that decided it."""
 
     severity: Severity

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
+import msgspec
+
 from incidents.claims import Claim, ClaimStore
 from incidents.classification import Classification, more_severe
 from incidents.correlation_keys import HEALTH_SERVICES
@@ -25,7 +27,6 @@ from incidents.policy import IngestPolicy
 from incidents.repository import IncidentRepository
 from incidents.signal import Signal
 from shared.errors import TransientDependencyError
-from shared.schema import Record
 from shared.timeutil import iso, parse_time, utcnow
 
 Status = Literal["opened", "duplicate", "correlated", "folded", "reopened", "recorded", "late"]
@@ -47,7 +48,7 @@ class _Pending:
 PENDING = _Pending()
 
 
-class Outcome(Record, frozen=True):
+class Outcome(msgspec.Struct, kw_only=True, frozen=True):
     """What ingest did; `start` names the execution to start now (None: nothing to start)."""
 
     status: Status

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import msgspec
 from botocore.exceptions import ClientError
 
 from incidents.classification import less_severe_than
 from incidents.model import Incident, Resource, Severity, TimelineEntry
 from incidents.signal import PENDING_RULE
 from shared.errors import error_code, reraise_transient, transient_errors
-from shared.schema import dump
 from shared.timeutil import now_iso
 
 # Past these sizes a long storm only counts: the item stays far below DynamoDB's 400 KB.
@@ -36,7 +36,7 @@ def seen_key(signal_id: str) -> str:
 
 
 def _entry(at: str, event: str, detail: str) -> list[dict[str, str]]:
-    return [dump(TimelineEntry(at=at, event=event, detail=detail[:1000]))]
+    return [msgspec.to_builtins(TimelineEntry(at=at, event=event, detail=detail[:1000]))]
 
 
 class CorrelationStore:
@@ -117,7 +117,7 @@ class CorrelationStore:
             values.update({":sids": {signal_id}, ":sid": signal_id, ":idcap": SIGNAL_IDS_CAP})
         if resources:
             sets.append("resources = list_append(if_not_exists(resources, :none), :res)")
-            values.update({":none": [], ":res": [dump(r) for r in resources]})
+            values.update({":none": [], ":res": msgspec.to_builtins(resources)})
         update = "SET " + ", ".join(sets) + " ADD " + ", ".join(adds)
         if not with_ids:
             return self._join_past_cap(

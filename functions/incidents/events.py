@@ -9,14 +9,17 @@ for the state machine's input, any other EventBridge event still opens an incide
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, field
 
 from incidents.model import Resource, Severity
 from incidents.signal import PENDING_RULE, Signal
 from incidents.sources import alarm, parser_for
 from incidents.sources.envelope import invalid
 from shared.errors import InvalidIncidentInput
-from shared.schema import NONEMPTY, Record, Rule, SchemaError, field, parse
+from shared.records import NONEMPTY, read
 from shared.timeutil import parse_time
 
 __all__ = [
@@ -37,9 +40,9 @@ ECS_SERVICE = "AWS::ECS::Service"
 CODEDEPLOY_DEPLOYMENT = "AWS::CodeDeploy::Deployment"
 
 
-class _EventBridgeEvent(Record):
+class _EventBridgeEvent(msgspec.Struct, kw_only=True):
     id: str = ""
-    detail_type: Annotated[str, Rule(min_length=1, alias="detail-type")]
+    detail_type: Annotated[str, NONEMPTY] = field(name="detail-type")
     source: Annotated[str, NONEMPTY]
     account: str = ""
     time: str = ""
@@ -48,15 +51,14 @@ class _EventBridgeEvent(Record):
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-class OperatorInput(Record):
-    """What an operator types in the console or the CLI to open an incident."""
+class OperatorInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What an operator types in the console or the CLI to open an incident (a mistyped key
+    is refused, not ignored)."""
 
-    FORBID_EXTRA: ClassVar[bool] = True
-
-    title: Annotated[str, Rule(min_length=1, max_length=256)]
+    title: Annotated[str, Meta(min_length=1, max_length=256)]
     severity: Severity | None = None
     resources: list[Resource] = field(default_factory=list)
-    description: Annotated[str, Rule(max_length=4096)] = ""
+    description: Annotated[str, Meta(max_length=4096)] = ""
 
 
 def _event_resources(envelope: _EventBridgeEvent) -> list[Resource]:
@@ -81,11 +83,11 @@ def parse_alarm_event(event: Any) -> Signal:
 
 
 def _generic(event: Any) -> Signal:
+    envelope = read(_EventBridgeEvent, event, "malformed EventBridge event")
     try:
-        envelope = parse(_EventBridgeEvent, event)
         occurred_at = parse_time(envelope.time)
-    except (SchemaError, ValueError, TypeError) as exc:
-        raise invalid("malformed EventBridge event", exc) from exc
+    except ValueError as exc:
+        raise invalid("malformed EventBridge event", f"time: {exc}") from exc
     description = envelope.detail.get("eventDescription", "")
     return Signal(
         kind="event",
@@ -116,10 +118,7 @@ def parse_eventbridge_event(event: Any) -> Signal:
 
 def parse_operator_input(data: Any, started_at: datetime, key: str) -> Signal:
     """An operator's request; `key` (the execution name) makes it unique."""
-    try:
-        operator = parse(OperatorInput, data)
-    except SchemaError as exc:
-        raise invalid("invalid operator input", exc) from exc
+    operator = read(OperatorInput, data, "invalid operator input")
     return Signal(
         kind="operator",
         title=operator.title,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from shared.schema import Record, Rule, dump, field, parse
+import msgspec
+from msgspec import Meta, field
+
+from shared.records import read_item, repr_without
 
 Severity = Literal["critical", "high", "standard"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "standard")
@@ -29,14 +33,14 @@ STATE_FIELDS = (
 )
 
 
-class Resource(Record, frozen=True):
+class Resource(msgspec.Struct, kw_only=True, frozen=True):
     """An affected resource, typed with CloudFormation type names (AWS::Lambda::Function)."""
 
-    type: Annotated[str, Rule(min_length=1, max_length=256)]
-    id: Annotated[str, Rule(min_length=1, max_length=2048)]
+    type: Annotated[str, Meta(min_length=1, max_length=256)]
+    id: Annotated[str, Meta(min_length=1, max_length=2048)]
 
 
-class TimelineEntry(Record):
+class TimelineEntry(msgspec.Struct, kw_only=True):
     """One line of the incident's own timeline."""
 
     at: str
@@ -44,7 +48,7 @@ class TimelineEntry(Record):
     detail: str = ""
 
 
-class RecoverySignal(Record):
+class RecoverySignal(msgspec.Struct, kw_only=True):
     """A resolution: an alarm OK (`recovered`) or an operator (`resolved`). Stored as
     `recovery_signal` when it arrives before MonitorRecovery stored its token."""
 
@@ -54,15 +58,16 @@ class RecoverySignal(Record):
     status: Literal["recovered", "resolved"] = "resolved"
 
 
-class Channel(Record):
-    """The incident's chat channel, once CreateIncidentChannel ran."""
+class Channel(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The incident's chat channel, once CreateIncidentChannel ran (stored without the
+    absent id and name)."""
 
     status: str
     id: str | None = None
     name: str | None = None
 
 
-class Incident(Record):
+class Incident(msgspec.Struct, kw_only=True):
     """An incident as stored in the table; optional fields fill in as the workflow runs."""
 
     incident_id: str
@@ -81,7 +86,7 @@ class Incident(Record):
     updated_at: str | None = None
     execution_arn: str | None = None
     # A capability (it resumes the workflow): kept out of repr, so out of logged reprs.
-    task_token: str | None = field(default=None, repr=False)
+    task_token: str | None = None
     recovery_signal: RecoverySignal | None = None
     resolved_at: str | None = None
     resolved_by: str | None = None
@@ -115,6 +120,9 @@ class Incident(Record):
     # The alarm went OK and the workflow is stabilising: still open, so a re-fire joins it.
     recovering: RecoverySignal | None = None
 
+    def __repr__(self) -> str:
+        return repr_without(self, "task_token")
+
     @property
     def is_open(self) -> bool:
         """Still being worked: OPEN/MONITORING and no resolution recorded yet (an alarm that
@@ -128,19 +136,25 @@ class Incident(Record):
         return self.resolved_at or self.updated_at or self.opened_at
 
     def to_item(self) -> dict[str, Any]:
-        """The DynamoDB item: absent values are left out, so GSI by_alarm stays sparse."""
-        item: dict[str, Any] = dump(self, exclude_none=True)
+        """The DynamoDB item: absent values are left out, so GSI by_alarm stays sparse; the
+        correlation keys stay a set (a DynamoDB string set, which ingest ADDs to)."""
+        plain = msgspec.to_builtins(self, builtin_types=(Decimal,))
+        item = {name: value for name, value in plain.items() if value is not None}
+        if self.correlation_keys is not None:
+            item["correlation_keys"] = set(self.correlation_keys)
         return item
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Incident:
-        """Build from a DynamoDB item (the resource layer already turned it into Python)."""
-        return parse(cls, item)
+        """Build from a DynamoDB item (boto3's resource layer: numbers are Decimal)."""
+        return read_item(cls, item, f"incident record {str(item.get('incident_id'))[:80]!r}")
 
     def to_state(self) -> dict[str, Any]:
         """The small `$.incident` object of the state machine (never the token or timeline)."""
         data = {
-            name: dump(value) for name in STATE_FIELDS if (value := getattr(self, name)) is not None
+            name: msgspec.to_builtins(value)
+            for name in STATE_FIELDS
+            if (value := getattr(self, name)) is not None
         }
         data.setdefault("description", "")
         return data

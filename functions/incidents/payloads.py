@@ -5,37 +5,42 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
+import msgspec
+from msgspec import Meta, field
+
 from incidents.model import Incident
-from shared.errors import InvalidIncidentInput
-from shared.schema import NONEMPTY, Record, Rule, SchemaError, field, parse
+from shared.records import NONEMPTY, read, repr_without
 
-T = TypeVar("T", bound=Record)
+T = TypeVar("T", bound=msgspec.Struct)
 
 
-class ClassifyPayload(Record):
+class ClassifyPayload(msgspec.Struct, kw_only=True):
     """What ClassifyIncident passes: the execution input and the execution's identity."""
 
     input: Any
-    execution_name: Annotated[str, Rule(min_length=1, max_length=80)]
+    execution_name: Annotated[str, Meta(min_length=1, max_length=80)]
     execution_arn: Annotated[str, NONEMPTY]
     started_at: Annotated[str, NONEMPTY]
 
 
-class IncidentPayload(Record):
+class IncidentPayload(msgspec.Struct, kw_only=True):
     """`{"incident": {...}}` for CollectDiagnostics and CreateIncidentChannel."""
 
     incident: Incident
 
 
-class MonitorPayload(Record):
+class MonitorPayload(msgspec.Struct, kw_only=True):
     """MonitorRecovery's `{task_token, incident_id, execution_arn}`."""
 
-    task_token: Annotated[str, NONEMPTY] = field(repr=False)
+    task_token: Annotated[str, NONEMPTY]
     incident_id: Annotated[str, NONEMPTY]
     execution_arn: str = ""
 
+    def __repr__(self) -> str:
+        return repr_without(self, "task_token")  # a capability: never in logged reprs
 
-class PostmortemPayload(Record):
+
+class PostmortemPayload(msgspec.Struct, kw_only=True):
     """DocumentIncident's `{incident, response, recovery, execution_arn}`."""
 
     incident: Incident
@@ -44,15 +49,15 @@ class PostmortemPayload(Record):
     execution_arn: Annotated[str, NONEMPTY]
 
 
-class EscalationRequest(Record):
+class EscalationRequest(msgspec.Struct, kw_only=True):
     """Why the workflow escalates: its wait timed out, its heartbeat lapsed, or an operator."""
 
     reason: Literal["timeout", "heartbeat", "operator"]
-    by: Annotated[str, Rule(max_length=200)] = "runbook"
-    note: Annotated[str, Rule(max_length=2000)] = ""
+    by: Annotated[str, Meta(max_length=200)] = "runbook"
+    note: Annotated[str, Meta(max_length=2000)] = ""
 
 
-class EscalatePayload(Record):
+class EscalatePayload(msgspec.Struct, kw_only=True):
     """Escalate's `{incident, request, execution_arn}`."""
 
     incident: Incident
@@ -60,24 +65,21 @@ class EscalatePayload(Record):
     execution_arn: str = ""
 
 
-class StabilityPayload(Record):
+class StabilityPayload(msgspec.Struct, kw_only=True):
     """CheckStability's `{incident, recovery}` (recovery: what MonitorRecovery resumed with)."""
 
     incident: Incident
     recovery: dict[str, Any] = field(default_factory=dict)
 
 
-class ResolveRequest(Record):
+class ResolveRequest(msgspec.Struct, kw_only=True):
     """A direct resolve request to the recovery function (API, Slack button)."""
 
     incident_id: Annotated[str, NONEMPTY]
-    by: Annotated[str, Rule(min_length=1, max_length=200)] = "api"
-    note: Annotated[str, Rule(max_length=2000)] = ""
+    by: Annotated[str, Meta(min_length=1, max_length=200)] = "api"
+    note: Annotated[str, Meta(max_length=2000)] = ""
 
 
 def parse_payload(model: type[T], event: Any) -> T:
     """Check `event` against `model`, or raise InvalidIncidentInput naming what is wrong."""
-    try:
-        return parse(model, event)
-    except SchemaError as exc:
-        raise InvalidIncidentInput(f"invalid {model.__name__}: {exc.summary()}") from exc
+    return read(model, event, f"invalid {model.__name__}")

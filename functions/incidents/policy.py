@@ -4,28 +4,26 @@ INGEST_POLICY environment variable (JSON, camelCase as in cdk.json), read once p
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated
 
+import msgspec
+from msgspec import Meta
+
 from shared.errors import ConfigurationError
-from shared.schema import Record, Rule, SchemaError, parse
+from shared.records import read_json
 
 ENV_NAME = "INGEST_POLICY"
 
 
-class IngestPolicy(Record, frozen=True):
+class IngestPolicy(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
     """How ingest correlates (docs/ingest.md); the defaults are cdk.json's."""
 
-    correlation_window_minutes: Annotated[
-        int, Rule(ge=0, le=24 * 60, alias="correlationWindowMinutes")
-    ] = 5
-    reopen_window_minutes: Annotated[
-        int, Rule(ge=0, le=7 * 24 * 60, alias="reopenWindowMinutes")
-    ] = 30
-    fold_by_resource: Annotated[bool, Rule(alias="foldByResource")] = True
+    correlation_window_minutes: Annotated[int, Meta(ge=0, le=24 * 60)] = 5
+    reopen_window_minutes: Annotated[int, Meta(ge=0, le=7 * 24 * 60)] = 30
+    fold_by_resource: bool = True
 
     @property
     def correlation_window(self) -> timedelta:
@@ -39,11 +37,8 @@ class IngestPolicy(Record, frozen=True):
 @lru_cache(maxsize=1)
 def ingest_policy() -> IngestPolicy:
     """INGEST_POLICY, validated once; absent means the defaults."""
-    raw = os.environ.get(ENV_NAME, "").strip()
-    try:
-        return parse(IngestPolicy, json.loads(raw) if raw else {})
-    except (SchemaError, json.JSONDecodeError) as exc:
-        raise ConfigurationError(f"invalid {ENV_NAME}: {exc}") from exc
+    raw = os.environ.get(ENV_NAME, "").strip() or "{}"
+    return read_json(IngestPolicy, raw, f"invalid {ENV_NAME}", error=ConfigurationError)
 
 
 def reset_ingest_policy() -> None:

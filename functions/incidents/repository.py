@@ -11,11 +11,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 from botocore.exceptions import ClientError
 
 from incidents.model import OPEN_STATUSES, Incident, RecoverySignal, Status, TimelineEntry
 from shared.errors import IncidentNotFound, error_code, reraise_transient, transient_errors
-from shared.schema import dump
 from shared.timeutil import now_iso
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -126,7 +126,7 @@ class IncidentRepository:
         if event:
             entry = TimelineEntry(at=values[":u"], event=event, detail=detail)
             names["#tl"] = "timeline"
-            values[":entry"] = [dump(entry)]
+            values[":entry"] = [msgspec.to_builtins(entry)]
             values[":empty"] = []
             sets.append("#tl = list_append(if_not_exists(#tl, :empty), :entry)")
         expression = "SET " + ", ".join(sets)
@@ -256,7 +256,7 @@ class IncidentRepository:
             ),
             ExpressionAttributeNames={"#s": "status", "#tl": "timeline"},
             ExpressionAttributeValues={
-                ":sig": dump(signal),
+                ":sig": msgspec.to_builtins(signal),
                 **values,
                 ":r": "RESOLVED",
                 ":x": "UNRESOLVED",
@@ -453,7 +453,8 @@ _UNRESOLVED = "attribute_exists(incident_id) AND attribute_not_exists(resolved_a
 
 
 def _entry(at: str, event: str, detail: str) -> dict[str, str]:
-    return dump(TimelineEntry(at=at, event=event, detail=detail))
+    entry: dict[str, str] = msgspec.to_builtins(TimelineEntry(at=at, event=event, detail=detail))
+    return entry
 
 
 def _resolution(signal: RecoverySignal, event: str = "") -> tuple[str, dict[str, Any]]:
@@ -461,7 +462,7 @@ def _resolution(signal: RecoverySignal, event: str = "") -> tuple[str, dict[str,
     stabilisation check confirms it), the resolved_* fields for an operator's resolve."""
     values: dict[str, Any] = {":at": signal.at}
     if signal.status == "recovered":
-        values[":rec"] = dump(signal)
+        values[":rec"] = msgspec.to_builtins(signal)
         values[":entry"] = [_entry(signal.at, event or "recovering", f"by {signal.by}")]
         return "recovering = :rec", values
     values.update({":by": signal.by, ":note": signal.note})

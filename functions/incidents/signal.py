@@ -10,16 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import msgspec
+from msgspec import field
+
 from incidents.ids import incident_id as make_incident_id
 from incidents.model import Incident, Resource, Severity, TimelineEntry
-from shared.schema import Record, field
 from shared.timeutil import iso, parse_time
 
 # The severity rule of an incident that classify has not seen yet.
 PENDING_RULE = "pending classification"
 
 
-class Signal(Record):
+class Signal(msgspec.Struct, kw_only=True):
     """One normalised trigger; `kind` is alarm | health | ecs | codedeploy | event | operator."""
 
     kind: str

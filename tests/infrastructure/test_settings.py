@@ -7,11 +7,10 @@ import re
 
 import pytest
 from aws_cdk import App
-from pydantic import ValidationError
 
 from stacks.application import cdk_json_context, resolve_environment, resolve_settings
 from stacks.incident_runbook_stack import RETENTION_DAYS
-from stacks.settings import CONTEXT_KEY, VALID_LOG_RETENTION_DAYS, Settings
+from stacks.settings import CONTEXT_KEY, VALID_LOG_RETENTION_DAYS, Settings, SettingsError
 
 from .conftest import REPO_ROOT
 
@@ -81,7 +80,7 @@ def test_a_json_string_from_cdk_dash_c_is_accepted() -> None:
     ],
 )
 def test_invalid_settings_are_rejected(bad: dict[str, object]) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsError):
         Settings.from_context(bad)
 
 
@@ -160,14 +159,14 @@ def test_subscriptions_are_validated_per_protocol_and_cover_every_topic() -> Non
         {"protocol": "https", "endpoint": "http://insecure.example.com"},
         {"protocol": "lambda", "endpoint": "arn:aws:lambda:us-east-1:1:function:x"},
     ):
-        with pytest.raises(ValidationError):
+        with pytest.raises(SettingsError):
             Settings.from_context({"subscriptions": {"critical": [bad]}})
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsError):
         Settings.from_context({"subscriptions": {"pager": []}})
 
 
 def test_heartbeat_must_outlive_a_missed_watch_run_on_aws_but_not_locally() -> None:
-    with pytest.raises(ValidationError, match="at least 120"):
+    with pytest.raises(SettingsError, match="at least 120"):
         Settings.from_context({"heartbeatSeconds": 60})
     local = Settings.from_context(
         {"heartbeatSeconds": 10, "recoveryTimeoutSeconds": 20, "local": True}
@@ -176,7 +175,7 @@ def test_heartbeat_must_outlive_a_missed_watch_run_on_aws_but_not_locally() -> N
 
 
 def test_a_heartbeat_longer_than_the_wait_is_refused_on_aws_and_unchecked_locally() -> None:
-    with pytest.raises(ValidationError, match="smaller than recoveryTimeoutSeconds"):
+    with pytest.raises(SettingsError, match="smaller than recoveryTimeoutSeconds"):
         Settings.from_context({"recoveryTimeoutSeconds": 240})
     settings = Settings.from_context({"recoveryTimeoutSeconds": 60, "local": True})
     assert not settings.heartbeat_checked
@@ -187,5 +186,5 @@ def test_slack_responders_are_user_ids() -> None:
     assert Settings.from_context({"slackResponders": ["U012AB3CD"]}).slack_responders == (
         "U012AB3CD",
     )
-    with pytest.raises(ValidationError, match="Slack user ids"):
+    with pytest.raises(SettingsError, match="Slack user ids"):
         Settings.from_context({"slackResponders": ["@alice"]})

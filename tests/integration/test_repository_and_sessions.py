@@ -4,12 +4,12 @@ per-(account, region) clients with an assumed role for member accounts."""
 from __future__ import annotations
 
 import pytest
+from msgspec.structs import replace
 
 from incidents.model import Incident, RecoverySignal
 from incidents.repository import IncidentRepository
 from shared import aws
 from shared.errors import IncidentNotFound
-from shared.schema import replace
 
 
 def _incident(incident_id: str, opened_at: str, status: str = "OPEN", **extra) -> Incident:

@@ -607,12 +607,12 @@ def _without(event: dict[str, Any], *path: str) -> dict[str, Any]:
         ),
         (
             {**COMPOSITE_ALARM_EVENT, "time": "yesterday"},
-            "malformed CloudWatch alarm event: time: should be an ISO-8601 time",
+            "malformed CloudWatch alarm event: time: invalid RFC3339 encoded datetime",
         ),
         (
             health_event(affectedEntities=[{"entityValue": 7}]),
-            "malformed AWS Health event: detail.affectedEntities.0.entityValue: should be a "
-            "string, not int",
+            "malformed AWS Health event: detail.affectedEntities[0].entityValue: expected `str`, "
+            "got `int`",
         ),
         (
             _without(ECS_TASK_EVENT, "detail", "taskArn"),
@@ -620,8 +620,8 @@ def _without(event: dict[str, Any], *path: str) -> dict[str, Any]:
         ),
         (
             codedeploy_event(deployment=""),
-            "malformed CodeDeploy deployment event: detail.deploymentId: should have at least 1 "
-            "character(s)",
+            "malformed CodeDeploy deployment event: detail.deploymentId: expected `str` of "
+            "length >= 1",
         ),
     ],
 )

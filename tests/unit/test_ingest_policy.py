@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
-from pydantic import ValidationError
+from msgspec.structs import replace
 
 from incidents.classification import (
     SeverityPolicy,
@@ -17,8 +18,7 @@ from incidents.classification import (
 from incidents.policy import IngestPolicy, ingest_policy, reset_ingest_policy
 from incidents.sources import parse_source_event
 from shared.errors import ConfigurationError
-from shared.schema import parse, replace
-from stacks.settings import Settings
+from stacks.settings import Settings, SettingsError
 from tests.unit.test_events_sources import (
     HEALTH_EC2_ISSUE,
     HEALTH_EC2_RETIREMENT,
@@ -26,7 +26,7 @@ from tests.unit.test_events_sources import (
     ecs_stopped,
 )
 
-POLICY = parse(SeverityPolicy, json.loads(Settings().severity_policy_json()))
+POLICY = msgspec.json.decode(Settings().severity_policy_json(), type=SeverityPolicy)
 
 
 @pytest.fixture
@@ -38,7 +38,9 @@ def fresh_policy():
 
 def test_ingest_policy_defaults_match_the_settings(fresh_policy, monkeypatch) -> None:
     monkeypatch.delenv("INGEST_POLICY", raising=False)
-    assert ingest_policy() == parse(IngestPolicy, json.loads(Settings().ingest_policy_json()))
+    assert ingest_policy() == msgspec.json.decode(
+        Settings().ingest_policy_json(), type=IngestPolicy
+    )
     assert ingest_policy().correlation_window == timedelta(minutes=5)
     assert ingest_policy().reopen_window == timedelta(minutes=30)
     assert ingest_policy().fold_by_resource is True
@@ -110,7 +112,7 @@ def test_severity_order() -> None:
     ],
 )
 def test_invalid_ingest_settings_are_rejected(bad) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsError):
         Settings.from_context(bad)
 
 

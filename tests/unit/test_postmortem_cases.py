@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from incidents.model import Incident
 from postmortem.graph import Graph
 from postmortem.history import WorkflowHistory, summarise
 from postmortem.render import PostmortemInput
-from shared.schema import parse
 
 T0 = datetime(2024, 5, 1, 14, 3, 7, tzinfo=UTC)
 INCIDENT_ID = "inc-20240501-140307-0badcafe"
@@ -101,8 +102,7 @@ def _record_timeline(*entries: tuple[float, str, str]) -> list[dict[str, str]]:
 
 
 def _incident(severity: str, timeline: list[dict[str, str]], **extra: Any) -> Incident:
-    return parse(
-        Incident,
+    return msgspec.convert(
         {
             "incident_id": INCIDENT_ID,
             "title": "orders-api-errors is in ALARM",
@@ -121,6 +121,7 @@ def _incident(severity: str, timeline: list[dict[str, str]], **extra: Any) -> In
             "timeline": timeline,
             **extra,
         },
+        Incident,
     )
 
 

@@ -11,10 +11,10 @@ from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace as replace_record
 
 from postmortem.markdown import block, inline, link
 from postmortem.render import render
-from shared.schema import replace as replace_record
 
 from .test_postmortem_cases import (
     HOSTILE_DESCRIPTION,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
+from msgspec.structs import replace as replace_record
+
 from incidents.model import TimelineEntry
 from postmortem.figures import duration, figures
 from postmortem.history import WorkflowHistory
 from postmortem.mermaid import gantt
 from postmortem.timeline import full_timeline, in_order, key_moments, signals_absorbed
-from shared.schema import replace as replace_record
 
 from .test_postmortem_cases import (
     INCIDENT_ID,

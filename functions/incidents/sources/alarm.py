@@ -11,11 +11,14 @@ import json
 import re
 from typing import Annotated, Any
 
+import msgspec
+from msgspec import field
+
 from incidents.correlation_keys import alarm_key, fold_keys_for, service_keys_for
 from incidents.model import Resource
 from incidents.signal import Signal
 from incidents.sources.envelope import AwsEvent, invalid, parse_event
-from shared.schema import NONEMPTY, Record, field
+from shared.records import NONEMPTY
 from shared.timeutil import parse_time
 
 SOURCE = "aws.cloudwatch"
@@ -47,17 +50,17 @@ ECS_CLUSTER = "AWS::ECS::Cluster"
 ALARM_ARN = re.compile(r"arn:[\w-]+:cloudwatch:[\w-]+:\d{12}:alarm:[^\n]{1,255}")
 
 
-class Metric(Record):
+class Metric(msgspec.Struct, kw_only=True):
     namespace: str = ""
     name: str = ""
     dimensions: dict[str, str] = field(default_factory=dict)
 
 
-class MetricStat(Record):
+class MetricStat(msgspec.Struct, kw_only=True):
     metric: Metric
 
 
-class MetricQuery(Record):
+class MetricQuery(msgspec.Struct, kw_only=True):
     """A metric of the alarm: a `metricStat`, or (metric math) an `expression`."""
 
     id: str = ""
@@ -65,14 +68,14 @@ class MetricQuery(Record):
     expression: str | None = None
 
 
-class Configuration(Record):
+class Configuration(msgspec.Struct, kw_only=True):
     description: str = ""
     metrics: list[MetricQuery] = field(default_factory=list)
     # Composite alarms carry a rule over other alarms instead of metrics.
     alarmRule: str | None = None
 
 
-class State(Record):
+class State(msgspec.Struct, kw_only=True):
     value: Annotated[str, NONEMPTY]
     reason: str = ""
     reasonData: str | None = None
@@ -80,7 +83,7 @@ class State(Record):
     actionsSuppressedBy: str | None = None
 
 
-class AlarmDetail(Record):
+class AlarmDetail(msgspec.Struct, kw_only=True):
     alarmName: Annotated[str, NONEMPTY]
     state: State
     previousState: State | None = None

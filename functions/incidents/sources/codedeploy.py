@@ -7,18 +7,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
+
 from incidents.correlation_keys import deployment_group_key, fold_keys_for, service_keys_for
 from incidents.model import Resource
 from incidents.signal import Signal
 from incidents.sources.envelope import AwsEvent, invalid, parse_event
-from shared.schema import NONEMPTY, Record
+from shared.records import NONEMPTY
 
 SOURCE = "aws.codedeploy"
 DETAIL_TYPE = "CodeDeploy Deployment State-change Notification"
 FAILURE = "FAILURE"
 
 
-class DeploymentDetail(Record):
+class DeploymentDetail(msgspec.Struct, kw_only=True):
     application: Annotated[str, NONEMPTY]
     deploymentGroup: Annotated[str, NONEMPTY]
     deploymentId: Annotated[str, NONEMPTY]

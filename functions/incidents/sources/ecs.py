@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
+from msgspec import field
+
 from incidents.correlation_keys import ecs_key, fold_keys_for, service_keys_for
 from incidents.model import Resource
 from incidents.signal import Signal
 from incidents.sources.envelope import AwsEvent, aws_time, invalid, parse_event
-from shared.schema import NONEMPTY, Record, field
+from shared.records import NONEMPTY
 
 SOURCE = "aws.ecs"
 DETAIL_TYPE = "ECS Task State Change"
@@ -26,14 +29,14 @@ USER = "UserInitiated"
 SCALING_REASON = "Scaling activity initiated by"
 
 
-class Container(Record):
+class Container(msgspec.Struct, kw_only=True):
     name: str = ""
     exitCode: int | None = None
     reason: str | None = None
     lastStatus: str | None = None
 
 
-class TaskDetail(Record):
+class TaskDetail(msgspec.Struct, kw_only=True):
     clusterArn: Annotated[str, NONEMPTY]
     taskArn: Annotated[str, NONEMPTY]
     lastStatus: Annotated[str, NONEMPTY]

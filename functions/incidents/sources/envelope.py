@@ -11,44 +11,43 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
+
+import msgspec
+from msgspec import field
 
 from shared.errors import InvalidIncidentInput
-from shared.schema import Record, Rule, SchemaError, field, parse
+from shared.records import read
 from shared.timeutil import parse_time
 
 M = TypeVar("M", bound="AwsEvent")
 
 
-class AwsEvent(Record):
+class AwsEvent(msgspec.Struct, kw_only=True):
     """The envelope; each source's subclass narrows `detail` to its documented shape."""
 
     version: str = "0"
     id: str
-    detail_type: Annotated[str, Rule(alias="detail-type")]
+    detail_type: str = field(name="detail-type")
     source: str
     account: str
     time: datetime
     region: str
     resources: list[str] = field(default_factory=list)
     detail: Any
-    replay_name: Annotated[str | None, Rule(alias="replay-name")] = None
+    replay_name: str | None = field(default=None, name="replay-name")
 
 
 def invalid(what: str, error: Exception | str) -> InvalidIncidentInput:
-    """The typed error ingest records: `<what>: <reason>` (a SchemaError reads as the path
-    and problem of each field)."""
+    """The typed error ingest records: `<what>: <reason>`."""
     return InvalidIncidentInput(f"{what}: {error}")
 
 
 def parse_event(event: Any, model: type[M], what: str) -> M:
-    """Check `event` (a JSON object) against `model`."""
+    """Check `event` (a JSON object) against `model`: `<what>: <path>: <problem>`."""
     if not isinstance(event, dict):
         raise invalid(what, f"expected a JSON object, got {type(event).__name__}")
-    try:
-        return parse(model, event)
-    except SchemaError as exc:
-        raise invalid(what, exc) from exc
+    return read(model, event, what)
 
 
 def aws_time(value: str) -> datetime:

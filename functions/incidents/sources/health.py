@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
+from msgspec import field
+
 from incidents.correlation_keys import health_key, service_key
 from incidents.model import Resource
 from incidents.signal import Signal
 from incidents.sources.envelope import AwsEvent, aws_time, invalid, key_hash, parse_event
-from shared.schema import NONEMPTY, Record, field
+from shared.records import NONEMPTY
 from shared.timeutil import iso
 
 SOURCE = "aws.health"
@@ -26,17 +29,17 @@ HEALTH_ITEM_STATUS = "HEALTH_EVENT"
 _MAX_ENTITIES = 100
 
 
-class Description(Record):
+class Description(msgspec.Struct, kw_only=True):
     language: str = "en_US"
     latestDescription: str = ""
 
 
-class Entity(Record):
+class Entity(msgspec.Struct, kw_only=True):
     entityValue: str = ""
     status: str | None = None
 
 
-class HealthDetail(Record):
+class HealthDetail(msgspec.Struct, kw_only=True):
     eventArn: Annotated[str, NONEMPTY]
     service: Annotated[str, NONEMPTY]
     eventTypeCode: Annotated[str, NONEMPTY]
