@@ -3,15 +3,24 @@
 Slack signs `v0:<X-Slack-Request-Timestamp>:<raw body>` with HMAC-SHA256 keyed by the app's
 signing secret and sends `X-Slack-Signature: v0=<hex>`. The timestamp bounds replays: a captured
 request stops verifying after five minutes. Verification works on the raw bytes, before anything
-parses the body, and compares in constant time so the signature cannot be guessed byte by byte.
+parses the body.
+
+The signature itself is slack-sdk's `SignatureVerifier` (it computes the HMAC and compares in
+constant time). It answers only yes or no, and raises on some malformed input (a non-numeric
+timestamp, a non-ASCII signature), so the checks before it here say *why* a request is refused
+(`SignatureMissing`, `StaleRequest`, `BadSignature`) for the logs and metrics. slack_sdk is
+imported on the first verification, not with this module: its package init loads the whole
+WebClient (about 15 ms, docs/dependencies.md), which the handler's cold start need not pay.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from slack_sdk.signature import SignatureVerifier
 
 VERSION = "v0"
 TOLERANCE_SECONDS = 300
@@ -35,11 +44,28 @@ class BadSignature(SignatureError):
     """The signature (or its timestamp) is malformed or does not match the body."""
 
 
+class _At:
+    """slack-sdk's Clock, fixed at the moment the caller checked the window against."""
+
+    def __init__(self, now: float) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now
+
+
+def _verifier(signing_secret: str, now: float) -> SignatureVerifier:
+    from slack_sdk.signature import SignatureVerifier
+
+    return SignatureVerifier(signing_secret, clock=_At(now))  # type: ignore[arg-type]
+
+
 def sign(signing_secret: str, timestamp: str, body: bytes) -> str:
     """`v0=<hex>` for `body` sent at `timestamp` (what Slack puts in X-Slack-Signature)."""
-    base = f"{VERSION}:{timestamp}:".encode() + body
-    digest = hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
-    return f"{VERSION}={digest}"
+    signature = _verifier(signing_secret, 0).generate_signature(timestamp=timestamp, body=body)
+    if signature is None:  # slack-sdk returns None only without a timestamp
+        raise ValueError("no timestamp to sign")
+    return signature
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -73,14 +99,18 @@ def verify(
         raise SignatureMissing(f"unsigned request: missing {', '.join(missing)}")
     if not (timestamp.isascii() and timestamp.isdigit()):
         raise BadSignature(f"{TIMESTAMP_HEADER} is not a Unix time in seconds")
-    skew = abs((time.time() if now is None else now) - int(timestamp))
+    moment = time.time() if now is None else now
+    skew = abs(moment - int(timestamp))
     if skew > TOLERANCE_SECONDS:
         raise StaleRequest(
             f"request timestamp is {int(skew)} s away from now "
             f"(more than {TOLERANCE_SECONDS} s): possible replay"
         )
-    if not signature.startswith(f"{VERSION}="):
+    if not (signature.isascii() and signature.startswith(f"{VERSION}=")):
         raise BadSignature(f"signature is not a {VERSION} signature")
-    expected = sign(signing_secret, timestamp, body)
-    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+    try:
+        valid = _verifier(signing_secret, moment).is_valid(body, timestamp, signature)
+    except UnicodeDecodeError as exc:  # slack-sdk signs the body as text
+        raise BadSignature("request body is not UTF-8") from exc
+    if not valid:
         raise BadSignature("signature does not match the request body")

@@ -124,7 +124,7 @@ def test_uses_the_clock_when_now_is_not_given() -> None:
 
 def test_empty_secret_is_refused_rather_than_trusted() -> None:
     with pytest.raises(ValueError, match="no signing secret"):
-        verify("", headers(secret=""), BODY, now=NOW)
+        verify("", headers(), BODY, now=NOW)
 
 
 def test_errors_never_quote_the_signature_or_secret() -> None:
@@ -133,3 +133,9 @@ def test_errors_never_quote_the_signature_or_secret() -> None:
         verify(SECRET, request, BODY, now=NOW)
     assert request["X-Slack-Signature"] not in str(caught.value)
     assert SECRET not in str(caught.value)
+
+
+def test_a_body_that_is_not_utf8_is_a_bad_signature_not_a_crash() -> None:
+    body = b"payload=\xff"
+    with pytest.raises(BadSignature, match="not UTF-8"):
+        verify(SECRET, {**headers(), "X-Slack-Signature": "v0=" + "0" * 64}, body, now=NOW)
