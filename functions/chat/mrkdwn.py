@@ -3,6 +3,7 @@ cut to Block Kit's limits without breaking an escape in half."""
 
 from __future__ import annotations
 
+import html
 import re
 
 ELLIPSIS = "…"
@@ -11,13 +12,14 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 def escape(text: str) -> str:
     """Slack's control characters (&, <, >) as entities, so `<!channel>` or `<http://x|y>` in
-    an alarm description is shown, not obeyed."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    an alarm description is shown, not obeyed: exactly the standard library's HTML escape
+    without quotes (Slack leaves quotes alone)."""
+    return html.escape(text, quote=False)
 
 
 def unescape(text: str) -> str:
     """The inverse of `escape` (tests, and reading back text Slack echoes)."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return html.unescape(text)
 
 
 def clip(text: str, limit: int) -> str:

@@ -16,6 +16,7 @@ own console links go through `link`, whose destination is left as it is.
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -69,10 +70,6 @@ def clean(text: Any) -> str:
     return _INVISIBLE.sub("", value.replace("\t", " "))
 
 
-def _entities(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def defang(text: str) -> str:
     """Bare URLs and e-mail addresses as text GFM does not autolink: `https[:]//host`,
     `www[.]host`, `ops[@]example.com` (the brackets are escaped by `inline` afterwards, so they
@@ -87,7 +84,7 @@ def inline(text: Any, limit: int = 0) -> str:
     value = " ".join(clean(text).split())
     if limit and len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
-    return _MD_SPECIAL.sub(r"\\\1", _entities(defang(value)))
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(defang(value), quote=False))
 
 
 def block(text: Any, limit: int = 0) -> str:
