@@ -207,7 +207,7 @@ class Settings(
             )
         # snake_case keys as their camelCase names; of two spellings of a key the later wins
         # (cdk.json's settings overlaid with the caller's, stacks/application.py).
-        camel = {f.name: f.encode_name for f in msgspec.structs.fields(cls)}
+        camel = dict(zip(cls.__struct_fields__, cls.__struct_encode_fields__, strict=True))
         given = {camel.get(key, key): item for key, item in value.items()}
         try:
             return msgspec.convert(given, cls)

@@ -74,7 +74,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, dict=True, rename="upp
 
 
 # Field name -> environment variable (the names the stack sets, docs/contracts.md).
-ENV_NAMES = {f.name: f.encode_name for f in msgspec.structs.fields(Settings)}
+ENV_NAMES = dict(zip(Settings.__struct_fields__, Settings.__struct_encode_fields__, strict=True))
 
 
 @lru_cache(maxsize=1)

@@ -84,6 +84,30 @@ def test_invalid_settings_are_rejected(bad: dict[str, object]) -> None:
         Settings.from_context(bad)
 
 
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        ({"recoveryTimeoutSeconds": 0}, "`int` >= 1 - at `$.recoveryTimeoutSeconds`"),
+        ({"recovery_timeout_seconds": "600"}, "`int`, got `str` - at `$.recoveryTimeoutSeconds`"),
+        ({"recoveryTimeout": 60}, "unknown field `recoveryTimeout`"),
+        ({"logRetentionDays": 31}, "logRetentionDays must be one of"),
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone: unknown time zone"),
+        ({"severityPatterns": [{"pattern": "(", "severity": "high"}]}, "$.severityPatterns[0]"),
+    ],
+)
+def test_a_settings_error_names_the_key(bad: dict[str, object], named: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_context(bad)
+    assert str(caught.value).startswith(f"invalid {CONTEXT_KEY!r} settings: ")
+    assert named in str(caught.value)
+
+
+def test_of_two_spellings_of_a_key_the_later_wins() -> None:
+    # cdk.json's camelCase value overlaid with a caller's snake_case one (resolve_settings).
+    merged = {"recoveryTimeoutSeconds": 3600, "recovery_timeout_seconds": 900}
+    assert Settings.from_context(merged).recovery_timeout_seconds == 900
+
+
 def test_non_object_context_is_rejected() -> None:
     with pytest.raises(TypeError):
         Settings.from_context([1, 2])

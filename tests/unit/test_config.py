@@ -43,20 +43,22 @@ def test_policy_json_in_camel_case(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "value"),
+    ("name", "value", "message"),
     [
-        ("TIMEZONE", "Mars/Olympus"),
-        ("SEVERITY_POLICY", "{not json"),
-        ("SEVERITY_POLICY", '{"defaultSeverity": "sev1"}'),
-        ("DIAGNOSTICS_LOOKBACK_MINUTES", "0"),
+        ("TIMEZONE", "Mars/Olympus", "TIMEZONE: unknown time zone 'Mars/Olympus'"),
+        ("SEVERITY_POLICY", "{not json", "invalid SEVERITY_POLICY: not JSON"),
+        ("SEVERITY_POLICY", '{"defaultSeverity": "sev1"}', "SEVERITY_POLICY: defaultSeverity: "),
+        ("DIAGNOSTICS_LOOKBACK_MINUTES", "0", "DIAGNOSTICS_LOOKBACK_MINUTES: expected `int` >= 1"),
+        ("MAX_ESCALATIONS", "two", "MAX_ESCALATIONS: expected `int`, got `str`"),
     ],
 )
-def test_invalid_values_fail_with_configuration_error(
-    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+def test_invalid_values_fail_with_configuration_error_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
 ) -> None:
     monkeypatch.setenv(name, value)
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError) as caught:
         settings()
+    assert message in str(caught.value)
 
 
 def test_require_names_the_missing_variable() -> None:
