@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import aws
@@ -32,12 +32,11 @@ _lock = threading.Lock()
 _provider: list[tuple[Any, SecretsProvider]] = []
 
 
-@dataclass(frozen=True)
-class SlackCredentials:
+class SlackCredentials(msgspec.Struct, frozen=True):
     """The bot token (Web API) and the signing secret (button clicks; may be empty)."""
 
-    bot_token: str = field(repr=False)
-    signing_secret: str = field(default="", repr=False)
+    bot_token: str
+    signing_secret: str = ""
 
     def __repr__(self) -> str:
         signing = "<set>" if self.signing_secret else "<empty>"

@@ -9,8 +9,9 @@ be invited is reported instead.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from chat.client import (
     CONNECTION_ERRORS,
@@ -48,8 +49,7 @@ _ALREADY_THERE = frozenset({"already_in_channel", "cant_invite_self"})
 _BAD_BLOCKS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long"})
 
 
-@dataclass(frozen=True)
-class InviteResult:
+class InviteResult(msgspec.Struct, frozen=True):
     """Who was asked in, and `"<user>: <code>"` for each who could not be."""
 
     invited: tuple[str, ...] = ()

@@ -9,9 +9,9 @@ document again and could not make the topic or Slack answer).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+import msgspec
 from botocore.exceptions import BotoCoreError, ClientError
 
 from incidents.model import Incident
@@ -23,8 +23,7 @@ SUBJECT_LIMIT = 99
 _NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]+")
 
 
-@dataclass(frozen=True)
-class Announcement:
+class Announcement(msgspec.Struct, frozen=True):
     """What is said, wherever it is said."""
 
     subject: str

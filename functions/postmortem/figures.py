@@ -7,15 +7,14 @@ when users started to feel it, not when the runbook noticed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from incidents.model import Incident
 from postmortem.history import WorkflowHistory
 from postmortem.timeline import Moment, first, signals_absorbed
 
 
-@dataclass(frozen=True)
-class Figure:
+class Figure(msgspec.Struct, frozen=True):
     """A named value and how it was measured (or why it could not be)."""
 
     name: str

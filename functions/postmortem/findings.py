@@ -9,8 +9,10 @@ evidence cannot be read, with the shipped query text looked up by the query's na
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
+from msgspec import field
 
 from diagnostics import queries
 
@@ -31,8 +33,7 @@ _SPECIAL_KEYS = frozenset({"query", "sample", "filter", "slowest_segments"})
 MAX_FIGURES = 12
 
 
-@dataclass
-class SourceResult:
+class SourceResult(msgspec.Struct):
     """One finding of one diagnostic source, ready to render."""
 
     source: str

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from diagnostics.health import API_UNREAD, read_from_stored_events
 from postmortem.findings import SourceResult
@@ -35,8 +36,7 @@ _NAMES = {
 _QUIET = frozenset({"ok"})
 
 
-@dataclass(frozen=True)
-class Gap:
+class Gap(msgspec.Struct, frozen=True):
     """Something the postmortem cannot tell, and the reason."""
 
     what: str

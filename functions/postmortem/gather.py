@@ -6,11 +6,11 @@ retried, through TransientDependencyError, as the state machine's Retry expects)
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from msgspec.structs import replace
 
 from incidents.model import Incident
 from postmortem.graph import AlarmGraph, Graph

@@ -9,11 +9,12 @@ retries the step.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from botocore.exceptions import BotoCoreError, ClientError
+from msgspec.structs import replace
 
 from postmortem.console import alarm_url, metrics_url
 from postmortem.widget import Window, alarm_metrics, metric_widget, period
@@ -23,8 +24,7 @@ IMAGE_NAME = "metric.png"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@dataclass(frozen=True)
-class Graph:
+class Graph(msgspec.Struct, frozen=True):
     """What the Graphs section shows: the embedded image, or why not, and console links."""
 
     status: str  # embedded | unavailable | no_alarm

@@ -9,8 +9,10 @@ branches do not mix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
+from msgspec import field
 
 from incidents.model import TimelineEntry
 from shared.errors import transient_errors
@@ -29,8 +31,7 @@ _FAILURES = {
 _MAX_WALK = 20
 
 
-@dataclass
-class StateVisit:
+class StateVisit(msgspec.Struct):
     """One pass through a state: when it was entered and left, what failed inside it."""
 
     name: str
@@ -39,8 +40,7 @@ class StateVisit:
     errors: list[str] = field(default_factory=list)
 
 
-@dataclass
-class WorkflowHistory:
+class WorkflowHistory(msgspec.Struct):
     """The execution as the postmortem reads it; `unavailable` says why it is empty."""
 
     entries: list[TimelineEntry] = field(default_factory=list)

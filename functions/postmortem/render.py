@@ -9,8 +9,10 @@ items, and what the runbook could not find out. Text from alarms, logs and peopl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
+from msgspec import field
 
 from incidents.model import Incident
 from postmortem.console import alarm_url, execution_url
@@ -36,8 +38,7 @@ def final_status(recovery: dict[str, Any]) -> str:
     return "RESOLVED" if recovery.get("status") in ("recovered", "resolved") else "UNRESOLVED"
 
 
-@dataclass(frozen=True)
-class PostmortemInput:
+class PostmortemInput(msgspec.Struct, frozen=True):
     """Everything the document is made from."""
 
     incident: Incident
@@ -52,8 +53,7 @@ class PostmortemInput:
     graph: Graph = field(default=NO_ALARM)
 
 
-@dataclass(frozen=True)
-class Postmortem:
+class Postmortem(msgspec.Struct, frozen=True):
     """The document, its status and a short plain-text summary for the record and messages."""
 
     markdown: str

@@ -11,9 +11,10 @@ recognised by name.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from incidents.model import Incident, TimelineEntry
 from postmortem.history import StateVisit, WorkflowHistory
@@ -58,8 +59,7 @@ TIMED_OUT_STATES = ("RecoveryUnresolved", "RecoveryTimedOut")
 CORRELATED_EVENTS = ("alarm fired again", "correlated")
 
 
-@dataclass(frozen=True)
-class Moment:
+class Moment(msgspec.Struct, frozen=True):
     """Something that happened, when, and where we read it."""
 
     at: datetime

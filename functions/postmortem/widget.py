@@ -5,9 +5,10 @@ and the first signal / recovery as vertical lines. Pure: the alarm comes from De
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+import msgspec
 
 from shared.timeutil import iso
 
@@ -17,8 +18,7 @@ MIN_SPAN = timedelta(minutes=10)
 WIDTH, HEIGHT = 800, 400
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(msgspec.Struct, frozen=True):
     """The graph's time span."""
 
     start: datetime

@@ -3,9 +3,10 @@ page the escalation topic and whether to close, and word the page for a phone's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from incidents.model import Incident
 from incidents.notification import (
@@ -25,8 +26,7 @@ _REASONS = {
 }
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(msgspec.Struct, frozen=True):
     """`page`: publish to the escalation topic; `close`: stop waiting (UNRESOLVED)."""
 
     page: bool

@@ -9,10 +9,10 @@ notices its own failure.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import msgspec
 from botocore.exceptions import ClientError
 
 from incidents.model import Incident
@@ -29,15 +29,14 @@ MAX_INCIDENTS = 500
 OK_GRACE_SECONDS = 90
 
 
-@dataclass
-class WatchReport:
+class WatchReport(msgspec.Struct):
     heartbeats: int = 0
     expired: int = 0
     recovered: int = 0
     failed: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+        return msgspec.structs.asdict(self)
 
 
 class RecoveryWatch:

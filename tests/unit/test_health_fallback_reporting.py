@@ -5,12 +5,13 @@ postmortem's "could not find out" section names the Health API and why."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from botocore.stub import Stubber
+from msgspec.structs import replace
 
 from diagnostics.finding import Finding
 from diagnostics.health import HealthSource, StoredHealthEvents

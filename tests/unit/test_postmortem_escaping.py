@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from msgspec.structs import replace as replace_record
+from msgspec.structs import replace
 
 from postmortem.markdown import block, inline, link
 from postmortem.render import render
@@ -176,7 +175,7 @@ def test_any_text_from_outside_keeps_the_structure(
     findings[-1] = {**findings[-1], "summary": {**findings[-1]["summary"], "sample": [log_line]}}
     findings[-1]["message"] = reason
     evidence["findings"] = findings
-    incident = replace_record(
+    incident = replace(
         full.incident,
         **{"title": title or "t", "description": description, "resolution_note": note},
     )
@@ -267,7 +266,7 @@ def test_bare_urls_from_outside_render_as_text_and_console_links_still_work() ->
     findings = [dict(f) for f in evidence["findings"]]
     findings[0] = {**findings[0], "message": f"see {url}"}
     evidence["findings"] = findings
-    incident = replace_record(
+    incident = replace(
         full.incident,
         **{"title": f"down, see {url}", "description": f"Runbook: www.evil.example\n{url}"},
     )

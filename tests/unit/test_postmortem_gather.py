@@ -3,10 +3,10 @@ so a reviewer can still open the metric when the image could not be stored."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
+from msgspec.structs import replace
 
 from postmortem.gather import metric_graph
 from postmortem.render import render
