@@ -5,6 +5,8 @@ and get the HTTP status Slack (and the person who pressed) should see."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Iterator
@@ -100,6 +102,12 @@ def interaction_body(action_id: str, value: str = INCIDENT_ID) -> bytes:
 TAMPERED = interaction_body("incident_resolve").replace(b"amy.mcgee", b"mallory")
 
 
+def _empty_key(ts: str, body: bytes) -> str:
+    """What anyone can compute when the key is empty (slack-sdk refuses to sign with one)."""
+    base = f"v0:{ts}:".encode() + body
+    return "v0=" + hmac.new(b"", base, hashlib.sha256).hexdigest()
+
+
 def http_event(
     body: bytes,
     *,
@@ -116,7 +124,7 @@ def http_event(
     }
     if signed:
         headers["x-slack-request-timestamp"] = ts
-        headers["x-slack-signature"] = sign(secret, ts, body)
+        headers["x-slack-signature"] = sign(secret, ts, body) if secret else _empty_key(ts, body)
     return {
         "version": "2.0",
         "routeKey": "POST /slack/actions",
