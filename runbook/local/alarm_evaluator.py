@@ -142,12 +142,12 @@ def _of_metric(rule: AlarmRule, datum: MetricDatumBase) -> bool:
 
 def statistic(name: str, data: Sequence[MetricDatumBase]) -> tuple[float | None, float]:
     """(value, sample count) of one period's data points; ``None`` without data."""
-    singles = [d.value for d in data if isinstance(d, MetricDatum)]
+    singles = [float(d.value) for d in data if isinstance(d, MetricDatum)]
     sets = [d for d in data if isinstance(d, MetricAggregatedDatum)]
-    count = len(singles) + sum(s.sample_count for s in sets)
+    count = float(len(singles) + sum(s.sample_count for s in sets))
     if count == 0:
         return None, 0.0
-    total = sum(singles) + sum(s.sum for s in sets)
+    total = float(sum(singles) + sum(s.sum for s in sets))
     if name == "Sum":
         return total, count
     if name == "SampleCount":
@@ -155,9 +155,9 @@ def statistic(name: str, data: Sequence[MetricDatumBase]) -> tuple[float | None,
     if name == "Average":
         return total / count, count
     if name == "Minimum":
-        return min([*singles, *(s.min for s in sets)]), count
+        return float(min([*singles, *(s.min for s in sets)])), count
     if name == "Maximum":
-        return max([*singles, *(s.max for s in sets)]), count
+        return float(max([*singles, *(s.max for s in sets)])), count
     if name.startswith("p") and singles:
         rank = max(1, math.ceil(float(name[1:]) / 100 * len(singles)))
         return sorted(singles)[min(rank, len(singles)) - 1], count

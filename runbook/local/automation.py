@@ -189,7 +189,9 @@ class Execution:
             {
                 "StepExecutions": [record.describe() for record in self.steps],
                 "StepExecutionsTruncated": False,
-                "Parameters": {k: list(v) for k, v in self.parameters.items()} or None,
+                # A parameter without a value (an empty default) is not shown: values are at
+                # least one character long.
+                "Parameters": {k: list(v) for k, v in self.parameters.items() if v} or None,
             }
         )
         return drop_none(described)
@@ -345,7 +347,7 @@ class Automation(JsonApi):
                 f"Document with name {name} does not exist.",
             )
         try:
-            document = documents.find(version or "$DEFAULT", None)
+            document = documents.find(None if version in (None, "$DEFAULT") else version)
         except Exception as err:  # moto's InvalidDocumentVersion
             raise ApiError(
                 "AutomationDefinitionVersionNotFoundException",
@@ -506,7 +508,7 @@ class Automation(JsonApi):
                 record.status = outcome
                 record.ended = dt.datetime.now(dt.UTC)
                 record.outputs = outputs
-                if outcome != "Success":
+                if outcome != "Success" and message:
                     record.failure_message = message
                 for name, values in outputs.items():
                     execution.step_outputs[f"{step.name}.{name}"] = values

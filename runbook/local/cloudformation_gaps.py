@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,7 +99,25 @@ class GapContext:
             ).partition(".")
             if attribute == "Arn" and logical in self.arns and self._skipped_by_moto(logical):
                 return self.arns[logical]
+        if set(fragment) == {"Fn::Sub"}:
+            sub = fragment["Fn::Sub"]
+            if isinstance(sub, str):
+                return {"Fn::Sub": self._filled_sub(sub)}
+            return {"Fn::Sub": [self._filled_sub(str(sub[0])), self._filled(sub[1])]}
         return {key: self._filled(value) for key, value in fragment.items()}
+
+    def _filled_sub(self, template: str) -> str:
+        """``${X}`` / ``${X.Arn}`` of resources moto skipped, replaced in a Sub template."""
+
+        def replace(found: re.Match[str]) -> str:
+            logical, _, attribute = found.group(1).partition(".")
+            if not self._skipped_by_moto(logical) or attribute not in ("", "Arn"):
+                return found.group(0)
+            if attribute == "Arn":
+                return self.arns.get(logical, found.group(0))
+            return self.created[logical]
+
+        return re.sub(r"\$\{([A-Za-z0-9]+(?:\.[A-Za-z]+)?)\}", replace, template)
 
     def physical_id(self, logical_id: str) -> str:
         resource = self.moto_stack.resource_map[logical_id]
@@ -195,8 +215,10 @@ def _alarm(ctx: GapContext, logical_id: str, props: dict[str, Any]) -> None:
 
 
 def _generated_name(ctx: GapContext, logical_id: str) -> str:
-    """A name as CloudFormation makes one for an unnamed resource: stack-logical-suffix."""
-    return f"{ctx.stack_name}-{logical_id}-{secrets.token_hex(6).upper()}"[:64]
+    """A name as CloudFormation makes one for an unnamed resource (stack-logical-SUFFIX); the
+    suffix is derived, not random, so that a redeploy finds the resource it made before."""
+    suffix = hashlib.sha256(f"{ctx.stack_name}/{logical_id}".encode()).hexdigest()[:12].upper()
+    return f"{ctx.stack_name}-{logical_id}"[:51] + f"-{suffix}"
 
 
 def _schedule_group(ctx: GapContext, logical_id: str, props: dict[str, Any]) -> None:

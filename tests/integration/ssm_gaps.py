@@ -26,7 +26,8 @@ class SsmGaps:
     automation: Automation
 
     def client(self, service: str, region: str = REGION) -> Any:
-        """A client for the server; SSM's responses are checked against botocore's model."""
+        """A client for the server; the responses of the emulator's SSM operations are
+        checked against botocore's model."""
         client = boto3.client(
             service,
             endpoint_url=self.server.endpoint_url,
@@ -35,7 +36,9 @@ class SsmGaps:
             aws_secret_access_key="testing",
             config=Config(retries={"max_attempts": 1}),
         )
-        return checked(client) if service == "ssm" else client
+        if service != "ssm":
+            return client
+        return checked(client, [*self.opscenter.operations(), *self.automation.operations()])
 
 
 @pytest.fixture(scope="module")
