@@ -1,16 +1,20 @@
-"""CloudWatch alarm state-change events, which moto's CloudWatch never emits.
+"""CloudWatch alarm state changes, which moto's CloudWatch never acts on.
 
 On AWS an alarm that changes state puts a "CloudWatch Alarm State Change" event on the default
-bus; that is what starts the runbook. The emulator wraps moto's ``set_alarm_state`` and
-``put_metric_alarm`` so that ``aws cloudwatch set-alarm-state --endpoint-url ...`` behaves the
-same: an actual change emits one event, shaped as AWS documents it; setting the state an alarm
-already has emits nothing. New alarms start in INSUFFICIENT_DATA (moto starts them in OK, which
-would swallow the first OK transition), and re-putting an alarm keeps its state, as on AWS.
+bus (that is what starts the runbook) and runs the alarm's actions for the new state. The
+emulator wraps moto's ``set_alarm_state`` and ``put_metric_alarm`` so that ``aws cloudwatch
+set-alarm-state --endpoint-url ...`` behaves the same: an actual change calls every installed
+listener once (``emit_state_change``: the event, shaped as AWS documents it; alarm_actions.py:
+the SNS notifications); setting the state an alarm already has calls none. Whoever changes the
+state goes through here: SetAlarmState, the emulator's evaluator (alarm_evaluator.py), tests.
+New alarms start in INSUFFICIENT_DATA (moto starts them in OK, which would swallow the first OK
+transition), and re-putting an alarm keeps its state, as on AWS.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +24,7 @@ from moto.cloudwatch.models import Alarm, CloudWatchBackend
 
 from runbook.local.events import put_event
 
+LOGGER = logging.getLogger(__name__)
 INITIAL_STATE = "INSUFFICIENT_DATA"
 INITIAL_REASON = "Unchecked: Initial alarm creation"
 
@@ -136,7 +141,7 @@ def emit_state_change(backend: CloudWatchBackend, alarm: Alarm, previous: AlarmS
 
 _original_set_alarm_state = CloudWatchBackend.set_alarm_state
 _original_put_metric_alarm = CloudWatchBackend.put_metric_alarm
-_emit: EmitFn | None = None
+_listeners: tuple[EmitFn, ...] = ()
 
 
 def _set_alarm_state(
@@ -145,10 +150,13 @@ def _set_alarm_state(
     alarm = self.alarms.get(alarm_name)
     previous = AlarmState.of(alarm) if alarm is not None else None
     _original_set_alarm_state(self, alarm_name, reason, reason_data, state_value)
-    emit = _emit
-    changed = alarm is not None and previous is not None and previous.value != alarm.state_value
-    if emit is not None and changed:
-        emit(self, alarm, previous)  # type: ignore[arg-type]
+    if alarm is None or previous is None or previous.value == alarm.state_value:
+        return
+    for listener in _listeners:
+        try:
+            listener(self, alarm, previous)
+        except Exception:  # one listener failing must not cost the others (or the change)
+            LOGGER.exception("alarm %s state-change listener %r failed", alarm_name, listener)
 
 
 def _put_metric_alarm(self: CloudWatchBackend, *args: Any, **kwargs: Any) -> Alarm:
@@ -168,16 +176,17 @@ def _put_metric_alarm(self: CloudWatchBackend, *args: Any, **kwargs: Any) -> Ala
     return alarm
 
 
-def install_alarm_events(emit: EmitFn = emit_state_change) -> None:
-    """Emit state-change events from now on (one emulator per process)."""
-    global _emit
-    _emit = emit
+def install_alarm_events(*listeners: EmitFn) -> None:
+    """Call ``listeners`` (default: ``emit_state_change``) on every actual state change from
+    now on (one emulator per process)."""
+    global _listeners
+    _listeners = listeners or (emit_state_change,)
     CloudWatchBackend.set_alarm_state = _set_alarm_state  # type: ignore[method-assign]
     CloudWatchBackend.put_metric_alarm = _put_metric_alarm  # type: ignore[method-assign]
 
 
 def remove_alarm_events() -> None:
-    global _emit
-    _emit = None
+    global _listeners
+    _listeners = ()
     CloudWatchBackend.set_alarm_state = _original_set_alarm_state  # type: ignore[method-assign]
     CloudWatchBackend.put_metric_alarm = _original_put_metric_alarm  # type: ignore[method-assign]

@@ -1,19 +1,24 @@
 """Finish, through the services' own APIs, what moto's CloudFormation skips or gets wrong.
 
 moto 5.2.5's CloudFormation silently skips some resource types (S3 BucketPolicy, SNS
-TopicPolicy and Subscription, SQS QueuePolicy, SecretsManager Secret, CloudWatch Alarm), ignores
-Lambda's LoggingConfig, and creates state machines in its non-executing Step Functions backend
-(and cannot read DefinitionS3Location at all). After the stack is created, this module creates
-those pieces from the same synthesised template, with intrinsic functions resolved by moto's own
-CloudFormation resolver against the deployed stack, so that physical ids match what the stack
-reports.
+TopicPolicy and Subscription, SQS QueuePolicy, SecretsManager Secret, CloudWatch Alarm,
+EventBridge Scheduler Schedule and ScheduleGroup), ignores Lambda's LoggingConfig, and creates
+state machines in its non-executing Step Functions backend (and cannot read
+DefinitionS3Location at all). After the stack is created, this module creates those pieces from
+the same synthesised template, with intrinsic functions resolved by moto's own CloudFormation
+resolver against the deployed stack, so that physical ids match what the stack reports. A
+``Ref``/``Fn::GetAtt ... Arn`` to a resource moto skipped resolves to what this module created
+for it (moto's resolver knows nothing of it), so schedule groups are created before schedules.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import hashlib
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,9 +72,52 @@ class GapContext:
     """Names of the stack's Lambda functions."""
     state_machines: dict[str, str] = field(default_factory=dict)
     """Logical id -> ARN of the executable state machine."""
+    alarms: list[str] = field(default_factory=list)
+    """Names of the stack's CloudWatch alarms (the ones the emulator evaluates)."""
+    arns: dict[str, str] = field(default_factory=dict)
+    """Logical id -> ARN (``Fn::GetAtt X.Arn``) of what this module created."""
 
     def resolve(self, fragment: Any) -> Any:
-        return clean_json(copy.deepcopy(fragment), self.moto_stack.resource_map)
+        filled = self._filled(copy.deepcopy(fragment))
+        return clean_json(filled, self.moto_stack.resource_map)
+
+    def _skipped_by_moto(self, logical_id: str) -> bool:
+        return logical_id in self.created and self.moto_stack.resource_map[logical_id] is None
+
+    def _filled(self, fragment: Any) -> Any:
+        """References to resources moto skipped, replaced by what this module created."""
+        if isinstance(fragment, list):
+            return [self._filled(item) for item in fragment]
+        if not isinstance(fragment, dict):
+            return fragment
+        if set(fragment) == {"Ref"} and self._skipped_by_moto(str(fragment["Ref"])):
+            return self.created[str(fragment["Ref"])]
+        if set(fragment) == {"Fn::GetAtt"}:
+            target = fragment["Fn::GetAtt"]
+            logical, _, attribute = (
+                ".".join(target) if isinstance(target, list) else str(target)
+            ).partition(".")
+            if attribute == "Arn" and logical in self.arns and self._skipped_by_moto(logical):
+                return self.arns[logical]
+        if set(fragment) == {"Fn::Sub"}:
+            sub = fragment["Fn::Sub"]
+            if isinstance(sub, str):
+                return {"Fn::Sub": self._filled_sub(sub)}
+            return {"Fn::Sub": [self._filled_sub(str(sub[0])), self._filled(sub[1])]}
+        return {key: self._filled(value) for key, value in fragment.items()}
+
+    def _filled_sub(self, template: str) -> str:
+        """``${X}`` / ``${X.Arn}`` of resources moto skipped, replaced in a Sub template."""
+
+        def replace(found: re.Match[str]) -> str:
+            logical, _, attribute = found.group(1).partition(".")
+            if not self._skipped_by_moto(logical) or attribute not in ("", "Arn"):
+                return found.group(0)
+            if attribute == "Arn":
+                return self.arns.get(logical, found.group(0))
+            return self.created[logical]
+
+        return re.sub(r"\$\{([A-Za-z0-9]+(?:\.[A-Za-z]+)?)\}", replace, template)
 
     def physical_id(self, logical_id: str) -> str:
         resource = self.moto_stack.resource_map[logical_id]
@@ -160,6 +208,61 @@ def _alarm(ctx: GapContext, logical_id: str, props: dict[str, Any]) -> None:
     params.setdefault("AlarmName", f"{ctx.stack_name}-{logical_id}")
     ctx.clients("cloudwatch").put_metric_alarm(**params)
     ctx.created[logical_id] = params["AlarmName"]
+    ctx.arns[logical_id] = (
+        f"arn:aws:cloudwatch:{ctx.region}:{ctx.account}:alarm:{params['AlarmName']}"
+    )
+    ctx.alarms.append(params["AlarmName"])
+
+
+def _generated_name(ctx: GapContext, logical_id: str) -> str:
+    """A name as CloudFormation makes one for an unnamed resource (stack-logical-SUFFIX); the
+    suffix is derived, not random, so that a redeploy finds the resource it made before."""
+    suffix = hashlib.sha256(f"{ctx.stack_name}/{logical_id}".encode()).hexdigest()[:12].upper()
+    return f"{ctx.stack_name}-{logical_id}"[:51] + f"-{suffix}"
+
+
+def _schedule_group(ctx: GapContext, logical_id: str, props: dict[str, Any]) -> None:
+    resolved = ctx.resolve(props)
+    name = resolved.get("Name") or _generated_name(ctx, logical_id)
+    scheduler = ctx.clients("scheduler")
+    try:  # a redeploy keeps the group (moto's CreateScheduleGroup would empty it)
+        arn = scheduler.get_schedule_group(Name=name)["Arn"]
+    except scheduler.exceptions.ResourceNotFoundException:
+        tags = resolved.get("Tags", [])
+        arn = scheduler.create_schedule_group(Name=name, Tags=tags)["ScheduleGroupArn"]
+    ctx.created[logical_id] = name
+    ctx.arns[logical_id] = arn
+
+
+_SCHEDULE_PARAMETERS = (
+    "GroupName",
+    "Description",
+    "ScheduleExpression",
+    "ScheduleExpressionTimezone",
+    "FlexibleTimeWindow",
+    "State",
+    "KmsKeyArn",
+    "Target",
+    "ActionAfterCompletion",
+)
+
+
+def _schedule(ctx: GapContext, logical_id: str, props: dict[str, Any]) -> None:
+    """AWS::Scheduler::Schedule through CreateSchedule (UpdateSchedule on a redeploy)."""
+    resolved = ctx.resolve(props)
+    params = {key: resolved[key] for key in _SCHEDULE_PARAMETERS if key in resolved}
+    for key in ("StartDate", "EndDate"):  # ISO-8601 strings in the template
+        if resolved.get(key):
+            params[key] = dt.datetime.fromisoformat(str(resolved[key]).replace("Z", "+00:00"))
+    params["Name"] = resolved.get("Name") or _generated_name(ctx, logical_id)
+    scheduler = ctx.clients("scheduler")
+    try:
+        arn = scheduler.create_schedule(**params)["ScheduleArn"]
+    except scheduler.exceptions.ConflictException:
+        params.pop("ActionAfterCompletion", None)
+        arn = scheduler.update_schedule(**params)["ScheduleArn"]
+    ctx.created[logical_id] = params["Name"]
+    ctx.arns[logical_id] = arn
 
 
 def _lambda_function(ctx: GapContext, logical_id: str, props: dict[str, Any]) -> None:
@@ -240,6 +343,8 @@ GAP_FILLERS: dict[str, Callable[[GapContext, str, dict[str, Any]], None]] = {
     "AWS::SQS::QueuePolicy": _queue_policy,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::CloudWatch::Alarm": _alarm,
+    "AWS::Scheduler::ScheduleGroup": _schedule_group,
+    "AWS::Scheduler::Schedule": _schedule,
     "AWS::Lambda::Function": _lambda_function,
     "AWS::Lambda::EventInvokeConfig": _event_invoke_config,
     "AWS::StepFunctions::StateMachine": _state_machine,
@@ -256,10 +361,16 @@ class ExpectedGapsFilter(logging.Filter):
         return True
 
 
+# Created before the others, whatever the template order: what the others refer to.
+_FIRST = ("AWS::Scheduler::ScheduleGroup",)
+
+
 def fill_gaps(ctx: GapContext, template: dict[str, Any]) -> GapContext:
-    """Apply every filler to the template's resources, in template order."""
+    """Apply every filler to the template's resources, in template order (schedule groups
+    first, since schedules name them)."""
     resources: dict[str, Any] = template.get("Resources", {})
-    for logical_id, resource in resources.items():
+    ordered = sorted(resources.items(), key=lambda item: item[1].get("Type") not in _FIRST)
+    for logical_id, resource in ordered:
         filler = GAP_FILLERS.get(resource.get("Type", ""))
         if filler is None:
             continue

@@ -1,7 +1,7 @@
 """The embedded local emulator: moto in this process, the stack deployed into it, Lambdas run.
 
     emulator = LocalEmulator(port=4599, workdir=Path(".runbook/local"))
-    emulator.start()              # moto server + Lambda/EventBridge/CloudWatch hooks
+    emulator.start()              # moto server + Lambda/EventBridge/CloudWatch/SNS hooks
     deployment = emulator.deploy()  # synth, publish assets, create the stack, fill moto's gaps
     ...                           # any client: --endpoint-url http://127.0.0.1:4599
     emulator.stop()
@@ -29,14 +29,20 @@ from runbook.local import (
     schedule,
     stack_readiness,
 )
+from runbook.local.alarm_actions import AlarmActions
+from runbook.local.alarm_evaluator import AlarmEvaluator
+from runbook.local.automation import Automation
 from runbook.local.cloudformation_gaps import (
     ExpectedGapsFilter,
     GapContext,
     fill_gaps,
     moto_stack,
 )
+from runbook.local.deliveries import Deliveries, install_deliveries, remove_deliveries
 from runbook.local.deploy import Deployment, publish_assets, submit_stack, wait_for_stack
 from runbook.local.faults import FaultPlan
+from runbook.local.opscenter import OpsCenter
+from runbook.local.scheduler import ScheduleRunner
 from runbook.local.server import MotoServer
 from runbook.local.synth import StackArtifact, local_context, read_stack, synthesise
 from runbook.local.telemetry import Telemetry
@@ -63,12 +69,17 @@ class LocalEmulator:
         functions_dir: Path | None = REPO_ROOT / "functions",
         stack_name: str = STACK_NAME,
         schedule_tick_seconds: float = 5.0,
+        alarm_time_scale: float = 60.0,
+        automation_step_seconds: float = 0.5,
     ) -> None:
         """``settings_overrides``: camelCase keys of the ``incident-runbook`` context merged over
         the emulator's (``local: true``, ``recoveryTimeoutSeconds: 60``). ``functions_dir``:
         run every Lambda from this source folder (edits show at the next cold start); ``None``
-        runs the deployed asset instead. ``schedule_tick_seconds``: every scheduled rule fires at
-        most this often locally, whatever its rate (time is compressed; see schedule.py)."""
+        runs the deployed asset instead. ``schedule_tick_seconds``: every scheduled rule and
+        EventBridge Scheduler schedule fires at most this often locally, whatever its rate
+        (time is compressed; see schedule.py, scheduler.py). ``alarm_time_scale``: an alarm
+        period of P seconds lasts P / alarm_time_scale wall seconds (alarm_evaluator.py).
+        ``automation_step_seconds``: how long an Automation step takes (automation.py)."""
         self.port = port
         self.workdir = Path(workdir).resolve()
         self.settings_overrides = dict(settings_overrides or {})
@@ -78,16 +89,38 @@ class LocalEmulator:
         self.stack_name = stack_name
         self.deployments: dict[str, Deployment] = {}
         """Every stack deployed, by name (the runbook's is ``stack_name``)."""
-        self.faults = FaultPlan(self.workdir / "logs" / "faults.log")
+        logs = self.workdir / "logs"
+        self.faults = FaultPlan(logs / "faults.log")
         """Injected failures of AWS calls and Lambda functions (faults.py); empty by default."""
-        self._server = MotoServer(
-            port, request_log=self.workdir / "logs" / "requests.log", wrap=self.faults.middleware
+        self.opscenter = OpsCenter()
+        """SSM OpsItems (opscenter.py): ``opscenter.ops_items()`` lists them."""
+        self.automation = Automation(
+            step_seconds=automation_step_seconds, log_path=logs / "automation.log"
         )
+        """SSM Automation executions (automation.py): ``automation.script(...)`` says what a
+        step does, ``automation.wait(id)`` waits for the end."""
+        self.deliveries = Deliveries(logs / "deliveries.log")
+        """Every SNS delivery to an sms/email/email-json/http(s) endpoint (deliveries.py):
+        ``emulator.deliveries(topic=..., protocol=..., endpoint=...)``."""
+        self.alarm_evaluator = AlarmEvaluator(
+            time_scale=alarm_time_scale, log_file=logs / "alarms.log"
+        )
+        """Evaluates the deployed stacks' alarms (alarm_evaluator.py); ``time_scale`` and
+        ``watch(name, account, region)`` may be changed at run time."""
+        self._alarm_actions = AlarmActions(logs / "alarms.log")
+        self._server = MotoServer(port, request_log=logs / "requests.log", wrap=self._wrap_moto)
+        self.automation.endpoint_url = self._server.endpoint_url
         self._telemetry: Telemetry | None = None
         self._runtime: lambda_runtime.LambdaRuntime | None = None
         self.schedule_tick_seconds = schedule_tick_seconds
         self._scheduler: schedule.Scheduler | None = None
+        self._schedules: ScheduleRunner | None = None
         self._started = False
+
+    def _wrap_moto(self, app: Any) -> Any:
+        """What stands in front of moto's app: fault injection first (so it reaches the
+        emulator's own APIs too), then OpsCenter and Automation, which moto lacks."""
+        return self.faults.middleware(self.opscenter.middleware(self.automation.middleware(app)))
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -123,7 +156,8 @@ class LocalEmulator:
             lambda_runtime.install_invoke_hook(self._runtime)
             router = events.EventRouter(self._runtime, self.log_dir / "events.log")
             events.install_event_routing(router)
-            alarms.install_alarm_events()
+            alarms.install_alarm_events(alarms.emit_state_change, self._alarm_actions)
+            install_deliveries(self.deliveries)
             moto_fixes.install_moto_fixes()
             stack_readiness.install()
             logs_insights.install_logs_insights()
@@ -135,6 +169,15 @@ class LocalEmulator:
                 tick_seconds=self.schedule_tick_seconds,
             )
             self._scheduler.start()
+            self._schedules = ScheduleRunner(
+                self._runtime,
+                self.account,
+                self.region,
+                self.log_dir / "schedule.log",
+                tick_seconds=self.schedule_tick_seconds,
+            )
+            self._schedules.start()
+            self.alarm_evaluator.start()
         except BaseException:
             self._server.stop()
             raise
@@ -147,9 +190,15 @@ class LocalEmulator:
         if self._scheduler is not None:  # first: a tick must not reach a stopped runtime
             self._scheduler.stop()
             self._scheduler = None
+        if self._schedules is not None:
+            self._schedules.stop()
+            self._schedules = None
+        self.alarm_evaluator.stop()
+        self.automation.shutdown()
         logs_insights.remove_logs_insights()
         stack_readiness.remove()
         moto_fixes.remove_moto_fixes()
+        remove_deliveries()
         alarms.remove_alarm_events()
         events.remove_event_routing()
         lambda_runtime.remove_invoke_hook()
@@ -204,6 +253,8 @@ class LocalEmulator:
                 artifact.template(),
             )
             self.runtime.log_groups.update(gaps.log_groups)
+            for alarm in gaps.alarms:  # the stack's alarms, and only those, are evaluated
+                self.alarm_evaluator.watch(alarm, self.account, self.region)
             if self.functions_dir is not None:
                 # The stack's one Lambda asset is the functions/ folder (docs/contracts.md).
                 for name in gaps.functions:
@@ -219,6 +270,16 @@ class LocalEmulator:
         if self._scheduler is None:
             raise RuntimeError("the emulator is not started")
         return self._scheduler.fire_scheduled_rules()
+
+    def fire_schedules(self) -> list[dict[str, Any]]:
+        """Fire every enabled EventBridge Scheduler schedule now (one tick); the firings."""
+        if self._schedules is None:
+            raise RuntimeError("the emulator is not started")
+        return self._schedules.fire_schedules()
+
+    def evaluate_alarms(self) -> list[dict[str, Any]]:
+        """Evaluate the watched alarms now (one evaluator tick); the state changes made."""
+        return self.alarm_evaluator.evaluate()
 
     @property
     def deployment(self) -> Deployment | None:

@@ -1,10 +1,12 @@
 """A local fake of Slack's Web API for slack-sdk's real WebClient (base_url = `fake.url`).
 
 A threaded http.server on 127.0.0.1 with an ephemeral port. It implements the methods the
-runbook uses (conversations.create, conversations.invite, chat.postMessage, chat.update) with
-Slack's rules that matter here (channel names, name_taken, already_in_channel, channel and
-message lookups), records every request, and can be told to answer the next calls of a method
-with a rate limit (429 + Retry-After), an error code, or an HTTP 5xx.
+runbook uses (conversations.create, conversations.invite, conversations.open, chat.postMessage,
+chat.update) with Slack's rules that matter here (channel names, name_taken,
+already_in_channel, channel and message lookups; a direct message to a user id lands in the
+bot's DM with that user, ``D...``, opened on first use as Slack does), records every request,
+and can be told to answer the next calls of a method with a rate limit (429 + Retry-After), an
+error code, or an HTTP 5xx.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class FakeSlackApi:
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self.channels: dict[str, Channel] = {}
+        self.dms: dict[str, Channel] = {}
+        """User id -> the bot's direct-message conversation with that user."""
         self.taken_names: set[str] = set()
         self.unknown_users: set[str] = set()
         self.valid_tokens: set[str] | None = None  # None: any `Bearer xox...` token
@@ -114,6 +118,12 @@ class FakeSlackApi:
     def channel_named(self, name: str) -> Channel | None:
         with self._lock:
             return next((c for c in self.channels.values() if c.name == name), None)
+
+    def direct_messages(self, user: str) -> list[dict[str, Any]]:
+        """What the bot sent ``user`` directly (``[]`` if it never opened a DM with them)."""
+        with self._lock:
+            dm = self.dms.get(user)
+            return list(dm.messages) if dm is not None else []
 
     def raw_traffic(self) -> str:
         """Every recorded request as text (to check what left the process)."""
@@ -199,8 +209,41 @@ class FakeSlackApi:
             answer["errors"] = errors
         return answer
 
+    def _dm(self, user: str) -> Channel | None:
+        """The DM with ``user``, opened if need be; ``None`` for a user Slack doesn't know."""
+        if user in self.unknown_users or not USER_ID.fullmatch(user) or user == BOT_USER:
+            return None
+        if user not in self.dms:
+            dm = Channel(id=f"D{len(self.dms) + 1:08d}", name=user, members={BOT_USER, user})
+            self.dms[user] = dm
+            self.channels[dm.id] = dm
+        return self.dms[user]
+
+    def _conversations_open(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("channel"):
+            channel = self.channels.get(str(body["channel"]))
+            if channel is None:
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "no_op": True, "already_open": True, "channel": {"id": channel.id}}
+        users = [u for u in str(body.get("users", "")).split(",") if u]
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        if len(users) > 1:  # a multi-person DM: not something the runbook opens
+            return {"ok": False, "error": "not_implemented_in_fake"}
+        existed = users[0] in self.dms
+        dm = self._dm(users[0])
+        if dm is None:
+            return {"ok": False, "error": "user_not_found"}
+        answer: dict[str, Any] = {"ok": True, "channel": {"id": dm.id}}
+        if existed:
+            answer.update({"no_op": True, "already_open": True})
+        return answer
+
     def _chat_post_message(self, body: dict[str, Any]) -> dict[str, Any]:
-        channel = self.channels.get(str(body.get("channel", "")))
+        target = str(body.get("channel", ""))
+        channel = self.channels.get(target)
+        if channel is None and USER_ID.fullmatch(target):
+            channel = self._dm(target)  # posting to a user id: the bot's DM with them
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
         blocks = body.get("blocks")
@@ -226,6 +269,7 @@ class FakeSlackApi:
 _METHODS = {
     "conversations.create": FakeSlackApi._conversations_create,
     "conversations.invite": FakeSlackApi._conversations_invite,
+    "conversations.open": FakeSlackApi._conversations_open,
     "chat.postMessage": FakeSlackApi._chat_post_message,
     "chat.update": FakeSlackApi._chat_update,
 }
