@@ -14,7 +14,6 @@ from typing import Any
 from runbook.importers.ids import IdSpace
 from runbook.importers.notes import Notes
 from runbook.importers.values import minutes_text
-from runbook.importers.yaml_writer import Flow
 
 E164 = re.compile(r"^\+[0-9]{7,15}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -140,8 +139,8 @@ def map_contact(
     )
     entry: dict[str, Any] = {
         "name": str(contact.get("DisplayName") or alias),
-        "channels": [Flow(ch) for ch in ordered],
+        "channels": ordered,
     }
     if engagement:
-        entry["engagement"] = [Flow(e) for e in engagement]
+        entry["engagement"] = engagement
     return MappedContact(entry, retries)

@@ -15,7 +15,6 @@ from typing import Any
 
 from runbook.importers.notes import Notes
 from runbook.importers.values import minutes_text
-from runbook.importers.yaml_writer import Flow
 
 LAST_STAGE_MINUTES = 30  # Incident Manager's longest stage
 Target = dict[str, str]  # {"contact": id} or {"rotation": id}
@@ -63,5 +62,5 @@ def merge(timelines: list[Timeline], subject: str, notes: Notes) -> list[dict[st
                 f"last stage ends, so it lasts {minutes_text(minutes)}",
             )
         targets = sorted(starts[point], key=_order)
-        stages.append({"duration": minutes_text(minutes), "targets": [Flow(t) for t in targets]})
+        stages.append({"duration": minutes_text(minutes), "targets": targets})
     return stages

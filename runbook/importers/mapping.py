@@ -22,7 +22,6 @@ from runbook.importers.incident_manager import Account, as_datetime
 from runbook.importers.notes import Notes
 from runbook.importers.triggers import alarm_name_regex, alarm_names_in, alarms_naming
 from runbook.importers.values import arn_tail, minutes_text, plural, utc_text
-from runbook.importers.yaml_writer import Flow, FlowList
 
 SEVERITY_BY_IMPACT = {1: "critical", 2: "high", 3: "standard", 4: "standard", 5: "standard"}
 DEFAULT_PLAN = "default"
@@ -142,7 +141,7 @@ class _Mapper:
         entry: dict[str, Any] = {
             "name": name,
             "timezone": zone_name,
-            "participants": FlowList(members),
+            "participants": members,
             "start": timing.start,
             "shift": timing.shift,
         }
@@ -154,9 +153,7 @@ class _Mapper:
                 subject, f"{on_call} on call at once but only {len(members)} participants"
             )
         if timing.working_hours:
-            entry["workingHours"] = [
-                Flow({**w, "days": FlowList(w["days"])}) for w in timing.working_hours
-            ]
+            entry["workingHours"] = timing.working_hours
         return entry
 
     # -- escalation plans ----------------------------------------------------------------

@@ -104,7 +104,7 @@ def _shift_minutes(
         if multiplier > 1:
             said.append(
                 f"hands off at {handoffs} every {multiplier} {unit}s: each shift here is "
-                f"{multiplier} handoff intervals ({shift_text(gap * multiplier // 60)})"
+                f"{multiplier} handoff intervals ({gap * multiplier // 60}h)"
             )
         return gap * multiplier, points[0], said
     even = cycle // k
@@ -113,8 +113,8 @@ def _shift_minutes(
         shift,
         points[0],
         [
-            f"hands off at {handoffs} (not evenly spaced): here every "
-            f"{shift_text(shift // 60)} from {_describe([points[0]], cycle)}"
+            f"hands off at {handoffs} (not evenly spaced): here every {shift // 60}h from "
+            f"{_describe([points[0]], cycle)}"
         ],
     )
 
