@@ -126,7 +126,7 @@ def _add_import(sub: Any) -> None:
         "--overrides-out",
         type=Path,
         default=None,
-        help="future rotation overrides, JSON (default: <out>.overrides.json next to --out)",
+        help="future rotation overrides, JSON (default: NAME.overrides.json next to --out)",
     )
     im.add_argument(
         "--overrides-days",

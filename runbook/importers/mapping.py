@@ -350,6 +350,13 @@ class _Mapper:
                     f"starts response plans {', '.join(plans)} in Incident Manager (one "
                     f"incident each): here one incident, with the first that matches, {plans[0]}",
                 )
+        if self.account.response_plans and self.account.rules is None:
+            self.notes.review(
+                "EventBridge rules",
+                f"could not be read ({self.account.rules_unavailable or 'not read'}): rules "
+                "that start a response plan are not in any match; see `aws events "
+                "list-rule-names-by-target --target-arn RESPONSE_PLAN_ARN`",
+            )
         self.notes.review(
             f"response plan {DEFAULT_PLAN}",
             "added for incidents no plan matches (Incident Manager opened none for them): it "

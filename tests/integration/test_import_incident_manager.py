@@ -343,6 +343,10 @@ def test_missing_optional_files_leave_matches_to_write_by_hand(
     code, stdout, _ = run(capsys, "--from-json", str(dump), "--out", str(out))
     assert code == 0
     assert "CloudWatch alarms could not be read (DescribeAlarms.json was not saved)" in stdout
+    assert (
+        "review: EventBridge rules: could not be read (ListRuleNamesByTarget/Batch_Jobs.json "
+        "was not saved)" in stdout
+    )
     plans = yaml.safe_load(out.read_text())["responsePlans"]
     assert [p.get("match") for p in plans] == [{"alarmName": "^$"}] * 3 + [None]
 
@@ -442,3 +446,14 @@ def test_an_unknown_profile_is_one_line(tmp_path: Path, capsys: pytest.CaptureFi
 def test_from_json_of_a_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ImportFailure, match="not a directory"):
         DirectorySource(tmp_path / "nothing-here")
+
+
+def test_the_guide_documents_every_saved_file_and_how_to_save_it() -> None:
+    from runbook import REPO_ROOT
+    from runbook.importers.incident_manager import OPERATIONS, cli_command
+
+    guide = (REPO_ROOT / "docs" / "migrate-from-incident-manager.md").read_text()
+    for operation, op in OPERATIONS.items():
+        layout = f"DIR/{operation}.json" if op.key_param is None else f"DIR/{operation}/"
+        assert layout in guide, operation
+        assert cli_command(operation).split(" --")[0] in guide, operation
