@@ -581,3 +581,24 @@ def test_output_does_not_depend_on_the_order_the_apis_listed_things() -> None:
         "escalationPlans",
         "responsePlans",
     ]
+
+
+def test_a_stage_that_pages_one_channel_engages_its_contact_and_an_empty_schedule_is_said() -> None:
+    b = Builder()
+    a = b.personal("a", [("sms", "SMS", "+15005550100"), ("mail", "EMAIL", "a@example.com")])
+    empty = b.schedule("nobody", [])
+    esc = b.escalation("esc", [(5, [empty]), (5, [])])
+    channel = b.account.channels[a][0]["ContactChannelArn"]
+    b.account.contacts[-1]["Plan"]["Stages"][1]["Targets"] = [
+        {"ChannelTargetInfo": {"ContactChannelId": channel, "RetryIntervalInMinutes": 1}}
+    ]
+    b.plan("p", [esc])
+    imported = b.build()
+    doc = loaded(imported)
+    notes = lines(imported)
+    assert doc["escalationPlans"]["esc"]["stages"] == [
+        {"duration": "5m", "targets": [{"contact": "a"}]}
+    ]
+    _only(notes, "approximated: escalation plan esc: stage 2 pages one channel of a")
+    _only(notes, "escalation plan esc: stage 1: on-call schedule nobody has no rotation")
+    _only(notes, "escalation plan esc: nobody carried over is engaged in its first 5m")
