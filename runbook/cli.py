@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from runbook import STACK_NAME, commands
 from runbook.context import Context
@@ -101,7 +102,54 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workdir", type=Path, default=None)
 
     sub.add_parser("synth", help="synthesise the CDK app into cdk.out (cdk-nag runs)")
+    _add_import(sub)
     return parser
+
+
+def _add_import(sub: Any) -> None:
+    """`runbook import SOURCE`: write the response declaration file from another tool."""
+    from runbook.importers.command import DEFAULT_OUT, DEFAULT_OVERRIDE_DAYS
+
+    imp = sub.add_parser("import", help="write the response declaration file from another tool")
+    sources = imp.add_subparsers(dest="import_source", required=True, metavar="SOURCE")
+    im = sources.add_parser(
+        "incident-manager",
+        help="from AWS Systems Manager Incident Manager (contacts, rotations, plans)",
+        description="Read Incident Manager's contacts, channels, engagement and escalation "
+        "plans, rotations, overrides and response plans, and write the equivalent "
+        "declaration file (docs/oncall.md); one line per thing not carried over.",
+    )
+    im.add_argument("--profile", help="AWS profile")
+    im.add_argument("--region", help="AWS region of the Incident Manager replication set")
+    im.add_argument("--out", type=Path, default=None, help=f"file to write (default {DEFAULT_OUT})")
+    im.add_argument(
+        "--overrides-out",
+        type=Path,
+        default=None,
+        help="future rotation overrides, JSON (default: NAME.overrides.json next to --out)",
+    )
+    im.add_argument(
+        "--overrides-days",
+        type=int,
+        default=DEFAULT_OVERRIDE_DAYS,
+        help="how far ahead to read overrides (default %(default)s days)",
+    )
+    saved = im.add_mutually_exclusive_group()
+    saved.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="DIR",
+        help="read saved API responses instead of AWS "
+        "(layout: docs/migrate-from-incident-manager.md)",
+    )
+    saved.add_argument(
+        "--save-json",
+        type=Path,
+        metavar="DIR",
+        help="also save every API response read, in that layout",
+    )
+    im.add_argument("--force", action="store_true", help="overwrite files that exist")
+    im.add_argument("--json", action="store_true", help="machine-readable JSON output")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,6 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(port=args.port, workdir=args.workdir)
         if args.command == "synth":
             return commands.synth()
+        if args.command == "import":
+            print(commands.import_incident_manager(args))
+            return 0
         ctx = Context(
             endpoint_url=args.endpoint_url,
             profile=args.profile,

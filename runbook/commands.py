@@ -271,3 +271,23 @@ def synth() -> int:
     env.setdefault("CDK_OUTDIR", str(REPO_ROOT / "cdk.out"))
     # Runs our own app.py with this interpreter: no untrusted input.
     return subprocess.call([sys.executable, str(REPO_ROOT / "app.py")], cwd=REPO_ROOT, env=env)  # noqa: S603
+
+
+def import_incident_manager(args: argparse.Namespace) -> str:
+    """Write the declaration file (and its overrides sidecar) from Incident Manager."""
+    from runbook.importers.command import Request, run
+    from runbook.importers.incident_manager import ImportFailure
+
+    request = Request(
+        out=args.out,
+        overrides_out=args.overrides_out,
+        from_json=args.from_json,
+        save_json=args.save_json,
+        overrides_days=args.overrides_days,
+        force=args.force,
+    )
+    try:
+        outcome = run(request, lambda: Context(profile=args.profile, region=args.region).session)
+    except ImportFailure as err:
+        raise CliError(str(err)) from None
+    return to_json(outcome.as_dict()) if args.json else outcome.text()
