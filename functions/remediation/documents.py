@@ -273,10 +273,10 @@ def _parameter(name: str, raw: Any, problems: list[Problem]) -> ParameterSpec | 
             Problem(join(path, "type"), f"{kind!r}: one of {', '.join(PARAMETER_TYPES)}")
         )
         return None
-    allowed = raw.get("allowedValues") or ()
+    allowed = raw.get("allowedValues", [])
     if not isinstance(allowed, list):
         problems.append(Problem(join(path, "allowedValues"), "must be a list"))
-        allowed = ()
+        allowed = []
     pattern = raw.get("allowedPattern") or ""
     if pattern:
         try:

@@ -93,7 +93,8 @@ class RuleEntry(_Section, frozen=True):
     match: Match
     document: str
     description: str = ""
-    parameters: dict[str, Scalar | list[Scalar]] = msgspec.field(default_factory=dict)
+    # Values are checked per parameter (_parameters), so a mistake names its parameter.
+    parameters: dict[str, Any] = msgspec.field(default_factory=dict)
     auto_approve: list[Severity] = msgspec.field(default_factory=list)
     approvers: list[str] = msgspec.field(default_factory=list)
     approval_timeout: str | int = DEFAULT_APPROVAL_TIMEOUT
@@ -126,14 +127,21 @@ class CompiledRule(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RemediationConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """Rules in order (first match wins) and every document they name, by the rule's name
-    for it (an AWS document's name, or the team document's key)."""
+    """Rules in order (first match wins) and the team's documents they name, by key. AWS
+    documents come from the catalogue shipped with the code (documents.SHIPPED), which keeps
+    this small: it travels to the functions as JSON."""
 
     rules: tuple[CompiledRule, ...] = ()
-    documents: dict[str, DocumentSpec] = msgspec.field(default_factory=dict)
+    team_documents: dict[str, DocumentSpec] = msgspec.field(default_factory=dict)
 
     def document(self, rule: CompiledRule) -> DocumentSpec:
-        return self.documents[rule.document]
+        """The document a rule runs (its team document by key, else the AWS one)."""
+        return self.team_documents.get(rule.document) or SHIPPED[rule.document]
+
+    @property
+    def documents(self) -> dict[str, DocumentSpec]:
+        """Every document some rule runs, once each, by the rules' name for it."""
+        return {rule.document: self.document(rule) for rule in self.rules}
 
 
 class TeamDocument(msgspec.Struct, frozen=True, kw_only=True):
@@ -166,11 +174,19 @@ def encode_config(config: RemediationConfig) -> bytes:
 def decode_config(raw: bytes | str) -> RemediationConfig:
     """The functions' side of `encode_config`; raises RemediationConfigError if malformed."""
     try:
-        return msgspec.json.decode(raw, type=RemediationConfig)
+        config = msgspec.json.decode(raw, type=RemediationConfig)
     except msgspec.ValidationError as exc:
         raise RemediationConfigError([_from_msgspec("", exc)]) from None
     except msgspec.DecodeError as exc:
         raise RemediationConfigError([Problem("", f"not valid JSON: {exc}")]) from None
+    unknown = [
+        Problem(join("rules", n, "document"), f"unknown document {rule.document!r}")
+        for n, rule in enumerate(config.rules)
+        if rule.document not in config.team_documents and rule.document not in SHIPPED
+    ]
+    if unknown:
+        raise RemediationConfigError(unknown)
+    return config
 
 
 def parse_duration(value: Any) -> int:
@@ -409,7 +425,13 @@ def _parameters(
                 Problem(where, "set by the runbook to its automation role; remove it from the rule")
             )
             continue
-        values = tuple(_text(v) for v in raw) if isinstance(raw, list) else (_text(raw),)
+        items = raw if isinstance(raw, list) else [raw]
+        if not items or not all(isinstance(v, str | int | float | bool) for v in items):
+            problems.append(
+                Problem(where, "a value (string, number, true/false) or a list of them")
+            )
+            continue
+        values = tuple(_text(v) for v in items)
         problems += _value_problems(document, spec, values, where)
         filled[name] = values
     for name in document.required:
@@ -427,6 +449,7 @@ def _rule(
     raw: Any,
     index: int,
     documents: Mapping[str, DocumentSpec],
+    declared: set[str],
     seen: set[str],
     problems: list[Problem],
 ) -> CompiledRule | None:
@@ -439,6 +462,7 @@ def _rule(
     written = _convert(raw.get("match", {}), Match, join(path, "match"), problems)
     if "match" not in raw:
         problems.append(Problem(join(path, "match"), "required: when the rule applies"))
+        written = None
     entry = _convert({**raw, "match": {}}, RuleEntry, path, problems)
     if entry is None:
         return None
@@ -451,14 +475,21 @@ def _rule(
     match = _match(entry.match, join(path, "match"), problems if written else [])
     document = documents.get(entry.document)
     parameters: dict[str, tuple[str, ...]] = {}
-    if document is None:
-        known = ", ".join([*SHIPPED, *(k for k in documents if k not in SHIPPED)])
+    if document is None and entry.document in declared:
+        problems.append(
+            Problem(
+                join(path, "document"),
+                f"the document {entry.document!r} has mistakes (see documents.{entry.document})",
+            )
+        )
+    elif document is None:
+        known = ", ".join([*SHIPPED, *(k for k in [*documents, *declared] if k not in SHIPPED)])
         problems.append(
             Problem(join(path, "document"), f"unknown document {entry.document!r} (known: {known})")
         )
     else:
         if (
-            match.resource_type
+            _RESOURCE_TYPE.fullmatch(match.resource_type)
             and document.resource_type
             and match.resource_type != document.resource_type
         ):
@@ -542,6 +573,8 @@ def check_section(
         if key in SHIPPED:
             problems.append(Problem(join("documents", key), "the name of a shipped AWS document"))
     available: dict[str, DocumentSpec] = {**SHIPPED, **{k: d.spec for k, d in team.items()}}
+    raw_documents = data.get("documents")
+    declared = {str(k) for k in raw_documents} if isinstance(raw_documents, Mapping) else set()
     raw_rules = data.get("rules")
     if raw_rules is None:
         raw_rules = []
@@ -552,12 +585,12 @@ def check_section(
     rules = [
         rule
         for index, raw in enumerate(raw_rules)
-        if (rule := _rule(raw, index, available, seen, problems)) is not None
+        if (rule := _rule(raw, index, available, declared, seen, problems)) is not None
     ]
     if problems:
         return None, problems
-    used = {rule.document: available[rule.document] for rule in rules}
-    config = RemediationConfig(rules=tuple(rules), documents=used)
+    used = {r.document: team[r.document].spec for r in rules if r.document in team}
+    config = RemediationConfig(rules=tuple(rules), team_documents=used)
     loaded = LoadedSection(
         config=config, team_documents=tuple(team.values()), permissions=permissions
     )
