@@ -129,8 +129,10 @@ def test_a_dead_mans_switch_pages_people_directly_when_heartbeats_stop(
         assert "treated as [Breaching]" in alarm["StateReason"]
 
         def paged() -> list[dict[str, Any]]:
+            # The first ALARM notice's two deliveries (a loaded machine may see a late
+            # heartbeat flip the switch back and fire again: later notices are not these).
             found = [d for d in emulator.deliveries(topic=topic) if '"ALARM"' in d["message"]]
-            return found if len(found) == 2 else []
+            return found[:2] if len(found) >= 2 else []
 
         pages = wait_for("the pages", paged, timeout=10)
         assert {(p["protocol"], p["endpoint"]) for p in pages} == {("sms", PHONE), ("email", EMAIL)}
