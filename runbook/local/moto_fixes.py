@@ -25,6 +25,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.kms.models import Key
 from moto.s3.models import FakeBucket
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, HeartbeatEndpoint
 from moto.xray.models import SegmentCollection
 
 _installed: list[Callable[[], None]] = []
@@ -121,6 +122,25 @@ def _s3_bucket_policy_conditions() -> None:
 
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
     _installed.append(lambda: setattr(FakeBucket, "get_permission", original))
+
+
+def _callback_outcome_before_heartbeat_wait() -> None:
+    """waitForTaskToken with HeartbeatSeconds: moto sets up the task's heartbeat endpoint only
+    after the invoked Lambda returns, and ``CallbackEndpoint.notify`` wakes the heartbeat wait
+    only if that endpoint exists. A SendTaskSuccess made while the Lambda runs (MonitorRecovery
+    resuming at once because the alarm went OK before the wait began) is stored but never
+    seen: the task waits on for a heartbeat and times out. The endpoint set up after an
+    outcome arrived starts notified, so the wait picks the outcome up at once."""
+    original = CallbackEndpoint.__dict__["setup_heartbeat_endpoint"]
+
+    def setup_heartbeat_endpoint(self: CallbackEndpoint, heartbeat_seconds: int) -> Any:
+        endpoint: HeartbeatEndpoint = original(self, heartbeat_seconds)
+        if self.get_outcome() is not None:
+            endpoint.notify()
+        return endpoint
+
+    CallbackEndpoint.setup_heartbeat_endpoint = setup_heartbeat_endpoint  # type: ignore[method-assign]
+    _installed.append(lambda: setattr(CallbackEndpoint, "setup_heartbeat_endpoint", original))
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -238,6 +258,7 @@ def install_moto_fixes() -> None:
         _s3_bucket_policy_conditions()
         _cloudwatch_percentiles()
         _xray_filter_without_traces()
+        _callback_outcome_before_heartbeat_wait()
 
 
 def remove_moto_fixes() -> None:
