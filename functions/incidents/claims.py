@@ -16,10 +16,11 @@ from botocore.exceptions import ClientError
 
 from incidents.sources.envelope import key_hash
 from shared.errors import error_code, reraise_transient, transient_errors
-from shared.timeutil import iso, parse_time, utcnow
+from shared.timeutil import iso, parse_time, wallnow
 
 CLAIM_PREFIX = "claim#"
-# A claim whose incident is not written yet is "being opened" for this long, then stale.
+# A claim whose incident is not written yet is "being opened" for this long, then stale (a
+# lease on the machine's clock: `claimed_at` is wallnow(), also during a replay).
 PENDING_FOR = timedelta(seconds=10)
 
 
@@ -68,7 +69,9 @@ class ClaimStore:
         else:
             update = "SET #c = :new, claimed_at = :at, #k = :key, kind = :kind"
             names["#k"] = "key"
-            values.update({":new": new, ":at": iso(utcnow()), ":key": key[:1024], ":kind": "claim"})
+            values.update(
+                {":new": new, ":at": iso(wallnow()), ":key": key[:1024], ":kind": "claim"}
+            )
         try:
             self._table.update_item(
                 Key={"incident_id": claim_id(key)},

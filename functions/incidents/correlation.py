@@ -27,7 +27,7 @@ from incidents.policy import IngestPolicy
 from incidents.repository import IncidentRepository
 from incidents.signal import Signal
 from shared.errors import TransientDependencyError
-from shared.timeutil import iso, parse_time, utcnow
+from shared.timeutil import iso, parse_time, wallnow
 
 Status = Literal["opened", "duplicate", "correlated", "folded", "reopened", "recorded", "late"]
 Classifier = Callable[[Signal], Classification]
@@ -76,7 +76,7 @@ class Correlator:
         policy: IngestPolicy,
         classifier: Classifier,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] = wallnow,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.claims = ClaimStore(table)

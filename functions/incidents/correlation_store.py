@@ -17,7 +17,7 @@ from incidents.classification import less_severe_than
 from incidents.model import Incident, Resource, Severity, TimelineEntry
 from incidents.signal import PENDING_RULE
 from shared.errors import error_code, reraise_transient, transient_errors
-from shared.timeutil import now_iso
+from shared.timeutil import iso, now_iso, wallnow
 
 # Past these sizes a long storm only counts: the item stays far below DynamoDB's 400 KB.
 TIMELINE_CAP = 200
@@ -33,6 +33,12 @@ def seen_key(signal_id: str) -> str:
     """The marker item of a signal counted past SIGNAL_IDS_CAP (`seen#<32 hex>`, not an
     incident: listings skip keys with `#`)."""
     return "seen#" + hashlib.sha256(signal_id.encode()).hexdigest()[:32]
+
+
+def _lease() -> str:
+    """When a delivery claimed starting a run: the machine's clock (a replay compresses the
+    incident's, and the lease is about the delivery, not the history)."""
+    return iso(wallnow())
 
 
 def _entry(at: str, event: str, detail: str) -> list[dict[str, str]]:
@@ -61,7 +67,7 @@ class CorrelationStore:
         """Put a new incident that has absorbed `signal_id` and is about to start `starting`."""
         item = incident.to_item()
         item["signal_ids"] = {signal_id}
-        item["starting"] = {"name": starting, "at": now_iso()}
+        item["starting"] = {"name": starting, "at": _lease()}
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(incident_id)")
             return True
@@ -192,7 +198,7 @@ class CorrelationStore:
             ":sid": signal_id,
             ":empty": [],
             ":entry": _entry(now, "reopened", detail),
-            ":starting": {"name": f"{incident_id}-r{count}", "at": now},
+            ":starting": {"name": f"{incident_id}-r{count}", "at": _lease()},
         }
         if seen_reopens:
             values[":seen"] = seen_reopens
@@ -282,7 +288,7 @@ class CorrelationStore:
             "attribute_exists(incident_id) AND (attribute_not_exists(starting) "
             "OR starting.#n <> :name OR starting.#at < :stale)",
             {"#n": "name", "#at": "at"},
-            {":starting": {"name": name, "at": now_iso()}, ":name": name, ":stale": stale_before},
+            {":starting": {"name": name, "at": _lease()}, ":name": name, ":stale": stale_before},
         )
 
     def put_health_item(self, item: dict[str, Any]) -> bool:

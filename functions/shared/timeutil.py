@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+# Set only on the local emulator during `runbook replay` (shared/virtual_clock.py).
+VIRTUAL_CLOCK_ENV = "RUNBOOK_VIRTUAL_CLOCK"
+
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC."""
+    """The current time, timezone-aware in UTC: the incident's clock, which during a replay
+    is the replayed history's (shared/virtual_clock.py)."""
+    now = datetime.now(UTC)
+    clock = os.environ.get(VIRTUAL_CLOCK_ENV)
+    if clock:
+        from shared.virtual_clock import virtual_time  # only ever imported during a replay
+
+        return virtual_time(now, clock)
+    return now
+
+
+def wallnow() -> datetime:
+    """The machine's own time, also during a replay: for leases that measure how long a
+    delivery has been silent (claims, workflow starts), which are about the machinery, not the
+    history, and must not shrink when a replay compresses time."""
     return datetime.now(UTC)
 
 
