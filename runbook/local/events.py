@@ -122,8 +122,12 @@ def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = Tr
     if router is None:
         _original_send_to_targets(self, original_event, transform_input)
         return
-    # moto delivers through disabled rules too; EventBridge does not.
-    if self.state != "ENABLED" or not self.event_pattern.matches_event(original_event):
+    # moto delivers through disabled rules too, and through a rule without an event pattern
+    # (a scheduled rule: moto's empty pattern matches everything); EventBridge does neither.
+    # Scheduled rules get their events from the emulator's scheduler (schedule.py).
+    if self.state != "ENABLED" or not self.event_pattern.get_pattern():
+        return
+    if not self.event_pattern.matches_event(original_event):
         return
     routed = [t for t in self.targets if parse_arn(t["Arn"]).service in _ROUTED_SERVICES]
     others = [t for t in self.targets if t not in routed]
