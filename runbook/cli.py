@@ -16,6 +16,7 @@ from typing import Any
 from runbook import STACK_NAME, commands
 from runbook.context import Context
 from runbook.errors import CliError
+from runbook.replay import command as replay_command
 
 DEFAULT_LOCAL_PORT = 4599
 
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("synth", help="synthesise the CDK app into cdk.out (cdk-nag runs)")
     _add_import(sub)
+    replay_command.add_parser(sub)  # `runbook replay` (docs/replay.md): its own args.run
     return parser
 
 
@@ -155,6 +157,8 @@ def _add_import(sub: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "run"):  # a command that runs itself (runbook replay)
+            return int(args.run(args))
         if args.command == "local":
             from runbook.local import run_local_up
 

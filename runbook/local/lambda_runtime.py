@@ -66,12 +66,17 @@ class LambdaRuntime:
         start). Any other function runs its deployed code, unpacked."""
         self.log_groups: dict[str, str] = {}
         """Function name -> log group, for functions whose LoggingConfig names one."""
+        self.environment: dict[str, str] = {}
+        """Variables the emulator gives every function on top of its own (a replay's
+        RUNBOOK_VIRTUAL_CLOCK, docs/replay.md); set them before the first invocation: a
+        warm worker keeps the environment it started with."""
         self._idle: dict[str, list[Sandbox]] = {}
         self._busy: set[Sandbox] = set()
         self._lock = threading.Lock()
         self._log_lock = threading.Lock()
         self._unpack_lock = threading.Lock()
         self._closed = False
+        self._queued = 0
         self.log_dir = workdir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -107,6 +112,7 @@ class LambdaRuntime:
         """The function's own variables, then what Lambda sets (a function cannot override it)."""
         env = {k: os.environ[k] for k in INHERITED_VARIABLES if k in os.environ}
         env.update(dict(spec.environment))
+        env.update(self.environment)
         env.update(FAKE_CREDENTIALS)
         env.update(
             {
@@ -155,10 +161,17 @@ class LambdaRuntime:
         self._record_metrics(spec, result)
         return result
 
+    @property
+    def queued(self) -> int:
+        """Asynchronous invocations not finished yet (retries included): 0 when every event
+        delivered so far has been handled."""
+        with self._lock:
+            return self._queued
+
     def invoke_async(self, fn: LambdaFunction, payload: str | bytes | None) -> None:
         """InvocationType Event: queued, run in the background, retried twice on error."""
 
-        def run() -> None:
+        def attempts() -> None:
             for attempt, delay in enumerate((0.0, *ASYNC_RETRY_DELAYS)):
                 time.sleep(delay)
                 if self._closed:
@@ -177,6 +190,15 @@ class LambdaRuntime:
                     result.payload.decode(errors="replace")[:500],
                 )
 
+        def run() -> None:
+            try:
+                attempts()
+            finally:
+                with self._lock:
+                    self._queued -= 1
+
+        with self._lock:
+            self._queued += 1
         threading.Thread(target=run, name=f"lambda-async-{fn.function_name}", daemon=True).start()
 
     def _acquire(self, spec: FunctionSpec) -> Sandbox:
