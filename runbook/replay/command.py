@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -147,8 +148,10 @@ def run(args: argparse.Namespace) -> int:
     )
     replayed, end = _history(args, now)
 
+    began = time.monotonic()
+
     def progress(line: str) -> None:
-        print(f"replay: {line}", file=sys.stderr, flush=True)
+        print(f"replay [{time.monotonic() - began:5.1f} s] {line}", file=sys.stderr, flush=True)
 
     workdir = (args.workdir or DEFAULT_WORKDIR).resolve()
     played = Player(

@@ -46,7 +46,7 @@ DRAIN_SECONDS = 20.0
 MAX_REASON_DATA = 4000  # SetAlarmState's StateReasonData limit
 # Execution environments started before the replay, per function (the rest: WARM_OTHERS), so
 # a storm's first seconds are not cold starts: at 120x a 2 s cold start is 4 history minutes.
-WARM_FUNCTIONS = {"Ingest": 4, "Recovery": 4}
+WARM_FUNCTIONS = {"Ingest": 5, "Recovery": 4}
 WARM_OTHERS = 2
 WARM_UP_PAYLOAD = '{"runbook-replay": "warm-up"}'
 BARE_NAMESPACE = "RunbookReplay"
@@ -212,9 +212,10 @@ class Player:
                 self._progress("starting the functions' execution environments ...")
                 self._warm_up(emulator)
                 end = self._window_end()
+                alarms = len(self.history.initial)
                 self._progress(
-                    f"replaying {len(self.history.changes)} changes of "
-                    f"{len(self.history.initial)} alarms at {timing.speed:g}x "
+                    f"replaying {len(self.history.changes)} changes of {alarms} "
+                    f"alarm{'' if alarms == 1 else 's'} at {timing.speed:g}x "
                     f"(history {_hhmm(self.history.first)} to {_hhmm(end)}) ..."
                 )
                 clock.start(self.history.first, timing.speed, LEAD_SECONDS)

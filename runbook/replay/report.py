@@ -312,6 +312,10 @@ def _duration(seconds: float) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _by_severity(counts: dict[str, int]) -> str:
     return ", ".join(f"{severity} {counts.get(severity, 0)}" for severity in SEVERITIES)
 
@@ -326,7 +330,8 @@ def text(report: Report) -> str:
     )
     waits = run.emulator_waits
     lines = [
-        f"Replay of {window.changes} alarm state changes of {window.alarms} alarms, "
+        f"Replay of {_count(window.changes, 'alarm state change')} of "
+        f"{_count(window.alarms, 'alarm')}, "
         f"{window.start} to {window.end}, at {run.speed:g}x: {_duration(run.wall_seconds)}"
         + (
             f" ({_duration(run.skipped_history_seconds)} of quiet history skipped)"
