@@ -39,14 +39,14 @@ class ReplayClock:
         self._pinned: datetime | None = None
         now = wall()
         # Until the replay starts, history time is the machine's (deploying, creating alarms).
-        self._anchors: list[Anchor] = [Anchor(virtual=now, wall=now, speed=1.0)]
+        self._anchor = Anchor(virtual=now, wall=now, speed=1.0)
         self._write()
 
     # -- the mapping -------------------------------------------------------------------------
     @property
     def anchor(self) -> Anchor:
         with self._lock:
-            return self._anchors[-1]
+            return self._anchor
 
     def start(self, at: datetime, speed: float, lead_seconds: float = 1.0) -> None:
         """From `lead_seconds` from now on, history time `at` runs at `speed`."""
@@ -64,12 +64,6 @@ class ReplayClock:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.anchor.at(self._wall()), tz=UTC)
 
-    def history_at(self, wall: float) -> datetime:
-        """History time at an earlier machine time (the anchor in force then)."""
-        with self._lock:
-            anchor = next((a for a in reversed(self._anchors) if a.wall <= wall), self._anchors[0])
-        return datetime.fromtimestamp(anchor.at(wall), tz=UTC)
-
     def wall_at(self, at: datetime) -> float:
         """When (machine time) history time `at` comes."""
         return self.anchor.wall_at(at.timestamp())
@@ -84,7 +78,7 @@ class ReplayClock:
 
     def _set(self, anchor: Anchor) -> None:
         with self._lock:
-            self._anchors.append(anchor)
+            self._anchor = anchor
         self._write()
 
     def _write(self) -> None:

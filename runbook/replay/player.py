@@ -191,7 +191,10 @@ class Player:
 
     # -- the whole replay --------------------------------------------------------------------
     def run(self) -> Played:
+        from runbook.local.deploy import DeployError
         from runbook.local.emulator import LocalEmulator
+        from runbook.local.server import PortInUseError
+        from runbook.local.synth import SynthError
 
         began = time.monotonic()
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -201,8 +204,8 @@ class Player:
         )
         clock = ReplayClock(self.workdir / "clock.json")
         self._progress(f"starting the emulator on {emulator.endpoint_url} ...")
-        emulator.start()
         try:
+            emulator.start()
             emulator.alarm_evaluator.stop()  # the stack's own alarms are not in the history
             emulator.runtime.environment[ENV_NAME] = str(clock.path)
             with clock.moto_follows():
@@ -227,6 +230,8 @@ class Player:
                 return self._collect(emulator, finished, time.monotonic() - began)
         except (ClientError, BotoCoreError) as exc:
             raise ReplayError(f"the emulator refused a replay step: {exc}") from None
+        except (PortInUseError, SynthError, DeployError) as exc:
+            raise ReplayError(f"the emulator could not start: {exc}") from None
         finally:
             emulator.stop()
 

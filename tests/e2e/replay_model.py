@@ -249,16 +249,21 @@ class Model:
 
 
 def expected(
-    history: Path, settings: dict[str, Any], alarm_pattern: str | None = None
+    history: Path,
+    settings: dict[str, Any],
+    alarm_pattern: str | None = None,
+    to: datetime | None = None,
 ) -> dict[str, Any]:
     """The counts `runbook replay --json` reports, as the rules imply them."""
     changes, alarms = read_history(history)
     if alarm_pattern:
         changes = [c for c in changes if re.search(alarm_pattern, c.alarm)]
+    if to is not None:
+        changes = [c for c in changes if c.at <= to]
     model = Model(Rules.from_settings(settings), alarms)
     for change in changes:
         model.apply(change)
-    model.finish(changes[-1].at + timedelta(days=1))
+    model.finish(to or changes[-1].at + timedelta(days=1))
     incidents = model.incidents
     response: Counter[str] = Counter()
     escalations: Counter[str] = Counter()
