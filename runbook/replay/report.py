@@ -312,6 +312,14 @@ def _duration(seconds: float) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
+def _alarms_cell(alarms: list[str]) -> str:
+    """Up to two names; a storm's incident as its first alarm and how many more (--json
+    lists them all)."""
+    if len(alarms) <= 2:
+        return ", ".join(alarms)
+    return f"{alarms[0]} +{len(alarms) - 1} more"
+
+
 def _count(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -353,8 +361,8 @@ def text(report: Report) -> str:
         "What the runbook would have done:",
         f"  incidents opened        {totals.incidents}  ({_by_severity(totals.by_severity)})",
         f"  reopened                {totals.reopened}",
-        f"  storms folded           {totals.storms} incidents absorbed {totals.folded} firings "
-        "of other alarms",
+        f"  storms folded           {_count(totals.storms, 'incident')} absorbed "
+        f"{_count(totals.folded, 'firing')} of other alarms",
         f"  repeat firings joined   {totals.joined}  (an alarm firing again while its incident "
         "was open)",
         f"  flaps                   {totals.flaps}  (fired again during the stabilisation wait: "
@@ -408,7 +416,7 @@ def text(report: Report) -> str:
                     row.incident_id,
                     row.opened_at,
                     row.severity,
-                    ", ".join(row.alarms),
+                    _alarms_cell(row.alarms),
                     row.signals,
                     row.folded,
                     row.joined,
