@@ -17,13 +17,14 @@ from typing import Any
 
 from runbook.replay import ReplayError
 
-_RELATIVE = re.compile(r"^-(?P<count>\d+)(?P<unit>[smhd])$")
+_RELATIVE = re.compile(r"^-?(?P<count>\d+)(?P<unit>[smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 DEFAULT_WORKDIR = Path(__file__).resolve().parents[2] / ".runbook" / "replay"
 
 
 def parse_when(text: str, option: str, now: datetime) -> datetime:
-    """ISO-8601 (a time without a zone is UTC), `now`, or `-30m`/`-6h`/`-2d` before now."""
+    """ISO-8601 (a time without a zone is UTC), `now`, or that long before now: `-30m`, `-6h`,
+    `-2d` (`--from=-6h`: argparse takes `-6h` after a space for an option) or `6h`."""
     value = text.strip()
     if value == "now":
         return now
@@ -35,7 +36,7 @@ def parse_when(text: str, option: str, now: datetime) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise ReplayError(
-            f"{option}: expected ISO-8601 (2024-05-01T06:00:00Z), now, or -30m/-6h/-2d; "
+            f"{option}: expected ISO-8601 (2024-05-01T06:00:00Z), now, or 30m/6h/2d ago; "
             f"got {text!r}"
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -53,7 +54,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "emulator, and print what it would have done: incidents opened, pages per severity, "
         "escalations, storms folded (docs/replay.md).",
     )
-    replay.add_argument("--from", dest="start", metavar="T1", help="window start")
+    replay.add_argument(
+        "--from", dest="start", metavar="T1", help="window start: ISO-8601, or 6h/30m/2d ago"
+    )
     replay.add_argument("--to", dest="end", metavar="T2", help="window end (default: now)")
     replay.add_argument("--alarm", metavar="PATTERN", help="only alarms whose name matches")
     replay.add_argument(

@@ -33,6 +33,7 @@ NOW = datetime(2024, 5, 2, 12, 0, tzinfo=UTC)
         ("-6h", NOW - timedelta(hours=6)),
         ("-30m", NOW - timedelta(minutes=30)),
         ("-2d", NOW - timedelta(days=2)),
+        ("6h", NOW - timedelta(hours=6)),
     ],
 )
 def test_times(text: str, moment: datetime) -> None:
@@ -124,3 +125,31 @@ def test_the_lag_meter_measures_until_nothing_is_in_flight() -> None:
         time.sleep(0.1)
     assert len(meter.lags) == 1
     assert 0.14 <= meter.lags[0] < 1.0
+
+
+def test_save_writes_what_was_read_from_the_account_and_it_replays_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runbook.replay import command
+    from runbook.replay.history import load_file, parse, select
+
+    read: list[tuple] = []
+    answers = [
+        {"AlarmHistoryItems": [item("a", 0, "OK", "ALARM", timestamp=NOW - timedelta(hours=1))]},
+        {"MetricAlarms": [metric_alarm("a")]},
+    ]
+
+    def fake_account(args: object, start: datetime, end: datetime) -> list:
+        read.append((start, end))
+        return answers
+
+    monkeypatch.setattr(command, "_read_account", fake_account)
+    saved = tmp_path / "saved" / "history.json"
+    parser = __import__("runbook.cli", fromlist=["build_parser"]).build_parser()
+    args = parser.parse_args(["replay", "--from", "6h", "--save", str(saved)])
+    history, end = command._history(args, NOW)
+    assert read == [(NOW - timedelta(hours=6), NOW)] and end == NOW
+    assert history.source == "the account"
+    again = select(parse(load_file(saved), saved.name), source=saved.name)
+    assert again.changes == history.changes
+    assert again.alarms["a"].Namespace == "AWS/Lambda"
