@@ -95,6 +95,13 @@ def _history(args: argparse.Namespace, now: datetime) -> Any:
     end = parse_when(args.end, "--to", now) if args.end else None
     if start and end and start >= end:
         raise ReplayError("--from must be before --to")
+    if args.alarm:
+        try:
+            re.compile(args.alarm)
+        except re.error as exc:
+            raise ReplayError(
+                f"--alarm: invalid regular expression {args.alarm!r}: {exc}"
+            ) from None
     if args.from_file is not None:
         if args.save is not None:
             raise ReplayError("--save writes what was read from the account: not with --from-file")
@@ -124,7 +131,9 @@ def _read_account(args: argparse.Namespace, start: datetime, end: datetime) -> l
         session = boto3.Session(profile_name=args.profile, region_name=args.region)
         cloudwatch = session.client("cloudwatch")
     except BotoCoreError as exc:
-        raise ReplayError(f"cannot open the AWS session: {exc}") from None
+        raise ReplayError(
+            f"cannot open the AWS session: {exc} (--profile/--region, or AWS_PROFILE/AWS_REGION)"
+        ) from None
     return read_account(cloudwatch, start, end, args.alarm)
 
 
