@@ -68,13 +68,10 @@ class ReplayClock:
         """When (machine time) history time `at` comes."""
         return self.anchor.wall_at(at.timestamp())
 
-    def sleep_until(self, at: datetime, stop: threading.Event | None = None) -> None:
+    def sleep_until(self, at: datetime) -> None:
         delay = self.wall_at(at) - self._wall()
         if delay > 0:
-            if stop is None:
-                time.sleep(delay)
-            else:
-                stop.wait(delay)
+            time.sleep(delay)
 
     def _set(self, anchor: Anchor) -> None:
         with self._lock:

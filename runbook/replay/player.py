@@ -182,7 +182,6 @@ class Player:
         self.workdir = workdir
         self.end = end
         self._progress = progress or (lambda line: None)
-        self._stop = threading.Event()
         self._skipped = 0.0
         self._latest = 0.0
         self._last_fed = 0.0
@@ -319,7 +318,7 @@ class Player:
         while True:
             remaining = clock.wall_at(at) - time.time()
             if remaining <= SKIP_AFTER_SECONDS:
-                clock.sleep_until(at, self._stop)
+                clock.sleep_until(at)
                 return
             if self._quiet(emulator):
                 before = clock.now()
