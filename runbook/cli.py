@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from runbook import STACK_NAME, commands
+from runbook import STACK_NAME, commands, oncall
 from runbook.context import Context
 from runbook.errors import CliError
 
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("synth", help="synthesise the CDK app into cdk.out (cdk-nag runs)")
     _add_import(sub)
+    oncall.add_parser(sub, aws)
     return parser
 
 
@@ -174,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             region=args.region,
             stack_name=args.stack_name,
         )
+        if args.command == "oncall":
+            print(oncall.run(ctx, args))
+            return 0
         handler = {
             "start": commands.start,
             "list": commands.list_incidents,

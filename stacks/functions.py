@@ -35,6 +35,9 @@ ENV_HIGH_TOPIC = "HIGH_TOPIC_ARN"
 ENV_MAX_ESCALATIONS = "MAX_ESCALATIONS"
 ENV_SLACK_RESPONDERS = "SLACK_RESPONDERS"
 ENV_ECS_EVENTS_LOG_GROUP = "ECS_EVENTS_LOG_GROUP"
+ENV_RESPONSE_CONFIG = "RESPONSE_CONFIG_URI"
+ENV_ONCALL_TABLE = "ONCALL_TABLE_NAME"
+ENV_CONTACT_TOPIC_PREFIX = "CONTACT_TOPIC_PREFIX"
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ SPECS: tuple[FunctionSpec, ...] = (
         "Opens or loads the incident record and decides its severity.",
         30,
         256,
-        (ENV_TABLE, ENV_SEVERITY_POLICY, ENV_TIMEZONE),
+        (ENV_TABLE, ENV_SEVERITY_POLICY, ENV_TIMEZONE, ENV_RESPONSE_CONFIG),
     ),
     FunctionSpec(
         "collect_diagnostics",
@@ -89,7 +92,23 @@ SPECS: tuple[FunctionSpec, ...] = (
         "Creates the incident's Slack channel (skipped when Slack is not configured).",
         30,
         256,
-        (ENV_TABLE, ENV_SLACK_SECRET, ENV_SLACK_RESPONDERS, ENV_TIMEZONE),
+        (ENV_TABLE, ENV_SLACK_SECRET, ENV_SLACK_RESPONDERS, ENV_TIMEZONE, ENV_RESPONSE_CONFIG),
+    ),
+    FunctionSpec(
+        "engage",
+        "EngageResponders",
+        "Engages the response plan's escalation plan (each person through their own "
+        "channels) and opens the incident's OpsItem.",
+        30,
+        256,
+        (
+            ENV_TABLE,
+            ENV_TIMEZONE,
+            ENV_SLACK_SECRET,
+            ENV_RESPONSE_CONFIG,
+            ENV_ONCALL_TABLE,
+            ENV_CONTACT_TOPIC_PREFIX,
+        ),
     ),
     FunctionSpec(
         "monitor_recovery",
@@ -114,7 +133,16 @@ SPECS: tuple[FunctionSpec, ...] = (
         "the configured number of escalations.",
         30,
         256,
-        (ENV_TABLE, ENV_ESCALATION_TOPIC, ENV_MAX_ESCALATIONS, ENV_TIMEZONE, ENV_SLACK_SECRET),
+        (
+            ENV_TABLE,
+            ENV_ESCALATION_TOPIC,
+            ENV_MAX_ESCALATIONS,
+            ENV_TIMEZONE,
+            ENV_SLACK_SECRET,
+            ENV_RESPONSE_CONFIG,
+            ENV_ONCALL_TABLE,
+            ENV_CONTACT_TOPIC_PREFIX,
+        ),
     ),
     FunctionSpec(
         "check_stability",

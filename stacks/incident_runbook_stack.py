@@ -20,6 +20,7 @@ from stacks.diagnostics_access import grant_diagnostics
 from stacks.ecs_task_events import EcsTaskEvents
 from stacks.functions import (
     ENV_BUCKET,
+    ENV_CONTACT_TOPIC_PREFIX,
     ENV_CRITICAL_TOPIC,
     ENV_DIAGNOSTICS_ROLE,
     ENV_ECS_EVENTS_LOG_GROUP,
@@ -28,6 +29,8 @@ from stacks.functions import (
     ENV_INGEST_POLICY,
     ENV_LOOKBACK,
     ENV_MAX_ESCALATIONS,
+    ENV_ONCALL_TABLE,
+    ENV_RESPONSE_CONFIG,
     ENV_SEVERITY_POLICY,
     ENV_SLACK_RESPONDERS,
     ENV_SLACK_SECRET,
@@ -38,6 +41,7 @@ from stacks.functions import (
     RunbookFunctions,
 )
 from stacks.notifications import Notifications
+from stacks.oncall import OnCall, load_response
 from stacks.postmortem_access import grant_postmortem
 from stacks.settings import Settings, TopicName
 from stacks.storage import ARTIFACT_PREFIX, Storage
@@ -85,6 +89,7 @@ STEP_SUBSTITUTIONS: dict[str, str] = {
     "MonitorRecoveryFunctionArn": "monitor_recovery",
     "CheckStabilityFunctionArn": "check_stability",
     "EscalateFunctionArn": "escalate",
+    "EngageFunctionArn": "engage",
     "CreatePostmortemFunctionArn": "create_postmortem",
 }
 
@@ -100,6 +105,7 @@ TOPIC_SUBSTITUTIONS: dict[str, TopicName] = {
 # The steps that talk to Slack (and so read its secret when one is configured).
 SLACK_STEPS = (
     "create_channel",
+    "engage",
     "recovery",
     "escalate",
     "check_stability",
@@ -157,6 +163,21 @@ class IncidentRunbookStack(Stack):
             self, "Notifications", encryption_key=self.key, subscribers=settings.subscriptions
         )
 
+        # People: the response declaration (validated here, at synth), each contact's topic,
+        # the overrides table (docs/oncall.md).
+        self.response = load_response(settings, REPO_ROOT, self.stack_name)
+        self.oncall = OnCall(
+            self,
+            "OnCall",
+            config=self.response.config,
+            stack_name=self.stack_name,
+            encryption_key=self.key,
+            removal_policy=data_removal,
+        )
+        contact_topic_prefix = self.format_arn(
+            service="sns", resource=f"{self.stack_name}-contact-"
+        )
+
         # Stopped ECS tasks, kept for the diagnostics' stop-reason query (which reads the
         # group's name from the environment).
         self.ecs_task_events = EcsTaskEvents(
@@ -184,6 +205,9 @@ class IncidentRunbookStack(Stack):
                 ENV_HIGH_TOPIC: self.notifications.topics["high"].topic_arn,
                 ENV_MAX_ESCALATIONS: str(settings.max_escalations),
                 ENV_ECS_EVENTS_LOG_GROUP: self.ecs_task_events.log_group.log_group_name,
+                ENV_RESPONSE_CONFIG: self.oncall.config_asset.s3_object_url,
+                ENV_ONCALL_TABLE: self.oncall.overrides_table.table_name,
+                ENV_CONTACT_TOPIC_PREFIX: contact_topic_prefix,
             },
             log_retention=log_retention,
             log_removal_policy=log_removal,
@@ -372,6 +396,49 @@ class IncidentRunbookStack(Stack):
             )
 
         self._grant_diagnostics()
+        self._grant_oncall()
+
+    def _grant_oncall(self) -> None:
+        """Read the declaration (classify, create_channel, engage, escalate); page people and
+        read overrides (engage, escalate); the incident's OpsItem (engage opens it, the
+        postmortem resolves it)."""
+        fns = self.functions
+        oncall = self.oncall
+        for step in ("classify", "create_channel", "engage", "escalate"):
+            oncall.grant_read_config(fns[step])
+        for step in ("engage", "escalate"):
+            oncall.grant_page(fns[step])
+            oncall.overrides_table.grant_read_data(fns[step])
+            nag.iam5(fns.roles[step], "Action::kms:GenerateDataKey*", nag.KMS_GRANT_WILDCARDS)
+        for step in ("classify", "create_channel", "engage", "escalate"):
+            role = fns.roles[step]
+            nag.iam5(role, "Action::s3:GetObject*", nag.S3_GRANT_WILDCARDS)
+            nag.iam5(role, "Action::s3:GetBucket*", nag.S3_GRANT_WILDCARDS)
+            nag.iam5(role, "Action::s3:List*", nag.S3_GRANT_WILDCARDS)
+        fns["engage"].add_to_role_policy(
+            iam.PolicyStatement(
+                # CreateOpsItem has no resource-level permissions (the OpsItem does not exist
+                # before the call); the OpsItems it creates are this account's and region's.
+                actions=["ssm:CreateOpsItem"],
+                resources=["*"],
+            )
+        )
+        nag.iam5(
+            fns.roles["engage"],
+            "Resource::*",
+            "ssm:CreateOpsItem has no resource-level permissions (the OpsItem does not exist "
+            "before the call).",
+        )
+        opsitems = self.format_arn(service="ssm", resource="opsitem", resource_name="*")
+        fns["create_postmortem"].add_to_role_policy(
+            iam.PolicyStatement(actions=["ssm:UpdateOpsItem"], resources=[opsitems])
+        )
+        nag.iam5(
+            fns.roles["create_postmortem"],
+            f"Resource::{self.resolve(opsitems)}",
+            "Resolves the incident's OpsItem, whose id is known only at run time; limited to "
+            "this account's and region's OpsItems.",
+        )
 
     def _alarms_arn(self) -> str:
         """Every CloudWatch alarm of this account and region (which one is known at run time)."""
@@ -439,6 +506,18 @@ class IncidentRunbookStack(Stack):
             "ArtifactBucketName",
             value=self.storage.artifact_bucket.bucket_name,
             description="S3 bucket of diagnostics evidence and postmortems",
+        )
+        CfnOutput(
+            self,
+            "ResponseConfigUri",
+            value=self.oncall.config_asset.s3_object_url,
+            description="The compiled response declaration (contacts, rotations, plans)",
+        )
+        CfnOutput(
+            self,
+            "OnCallTableName",
+            value=self.oncall.overrides_table.table_name,
+            description="DynamoDB table of rotation overrides (runbook oncall override)",
         )
         descriptions = {
             "CriticalTopicArn": "SNS topic that pages on-call for critical incidents",

@@ -140,6 +140,12 @@ class Settings(
     powertools_layer_version: Annotated[int, Meta(ge=1)] = 27
     # Read-only role assumed in member accounts by collect_diagnostics ("" = this account only).
     diagnostics_role_name: Annotated[str, Meta(pattern=r"^[\w+=,.@-]{0,64}$")] = ""
+    # People (docs/oncall.md): the response declaration file, relative to the app's directory
+    # (absent: no people, the severity topics page as before), and how many times faster
+    # than declared its stage durations and engagement offsets run (1 on AWS; the emulator's
+    # demo and tests compress minutes into seconds).
+    response_file: Annotated[str, Meta(min_length=1, max_length=1024)] = "incident-response.yaml"
+    time_compression: Annotated[int, Meta(ge=1, le=3600)] = 1
     local: bool = False
 
     def __post_init__(self) -> None:

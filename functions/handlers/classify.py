@@ -37,6 +37,29 @@ def final(decided: Classification, stored: Incident) -> Classification:
     return decided
 
 
+def response_plan(incident: Incident, decided: Classification) -> tuple[str | None, Classification]:
+    """The declaration's first matching response plan (docs/oncall.md) and the severity it
+    sets, if it sets one. The declaration is imported only where one is deployed; one that
+    cannot be read leaves the plan to EngageResponders (which says why) and the severity as
+    the rules decided: a broken file must never stop an incident from being classified."""
+    from oncall.response_plans import choose
+    from oncall.source import response_config
+
+    try:
+        plan = choose(
+            response_config(),
+            severity=decided.severity,
+            alarm_name=incident.alarm_name,
+            resources=[(r.type, r.id) for r in incident.resources],
+        )
+    except Exception as exc:  # see the docstring: classification goes on without a plan
+        logger.warning("response declaration unreadable", extra={"error": str(exc)[:300]})
+        return None, decided
+    if plan.severity and plan.severity != decided.severity:
+        return plan.id, Classification(severity=plan.severity, rule=f"response plan {plan.id}")
+    return plan.id, decided
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
@@ -56,6 +79,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     incident, _ = repo.create_if_absent(signal.to_incident(incident_id))
     first_time = incident.severity_rule in ("", PENDING_RULE)
     decided = classify(signal, cfg.severity_policy, alarm_tags(signal))
+    plan_id, decided = response_plan(incident, decided) if cfg.response_config_uri else (None, decided)
     for _ in range(5):
         chosen = final(decided, incident)
         seen = incident.severity_rule
@@ -72,7 +96,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         severity_rule=chosen.rule,
         execution_arn=payload.execution_arn,
     )
-    logger.info("classified", extra={"severity": chosen.severity, "rule": chosen.rule})
+    if plan_id and plan_id != incident.response_plan:
+        repo.update(incident_id, {"response_plan": plan_id}, "response plan", plan_id)
+        incident = msgspec.structs.replace(incident, response_plan=plan_id)
+    logger.info(
+        "classified",
+        extra={"severity": chosen.severity, "rule": chosen.rule, "response_plan": plan_id},
+    )
     if first_time:
         metrics.add_dimension(name="severity", value=chosen.severity)
         metrics.add_metric(name="IncidentsOpened", unit=MetricUnit.Count, value=1)

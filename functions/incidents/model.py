@@ -119,6 +119,13 @@ class Incident(msgspec.Struct, kw_only=True):
     verdict: dict[str, Any] | None = None
     # The alarm went OK and the workflow is stabilising: still open, so a re-fire joins it.
     recovering: RecoverySignal | None = None
+    # People (docs/oncall.md): the response plan chosen at classify, the escalation plan's
+    # run (oncall.engagement.Engagement as plain data: pages, stages, who acknowledged).
+    response_plan: str | None = None
+    engagement: dict[str, Any] | None = None
+    # OpsCenter (docs/oncall.md, "OpsCenter"): the incident's OpsItem, or why there is none.
+    ops_item_id: str | None = None
+    ops_item_problem: str | None = None
 
     def __repr__(self) -> str:
         return repr_without(self, "task_token")

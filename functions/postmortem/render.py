@@ -16,6 +16,7 @@ from msgspec import field
 
 from incidents.model import Incident
 from postmortem.console import alarm_url, execution_url
+from postmortem.engagement_section import engagement_lines, engagement_moments
 from postmortem.diagnostics_section import diagnostics_lines, support_case_lines
 from postmortem.figures import Figure, duration, figures
 from postmortem.findings import source_results, support_case_of, verdict_of, window_of
@@ -284,6 +285,9 @@ def render(data: PostmortemInput) -> Postmortem:
     moments = key_moments(
         data.incident, data.history, data.response, data.recovery, data.closed_at, status
     )
+    moments = sorted(
+        [*moments, *engagement_moments(data.incident)], key=lambda moment: moment.sort_key()
+    )
     page = data.response.get("page")
     page_status = str(page.get("status", "unknown")) if isinstance(page, dict) else "missing"
     found = gaps(
@@ -307,6 +311,7 @@ def render(data: PostmortemInput) -> Postmortem:
         head,
         _summary_section(data, verdict, status, moments, found),
         _timeline_section(data, moments),
+        engagement_lines(data.incident, data.timezone, data.region),
         _figures_section(figures(data.incident, moments, data.history, page_status)),
         _graph_section(data.graph),
         diagnostics_lines(diagnostics, verdict, results, data.region, window),

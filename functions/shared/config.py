@@ -50,6 +50,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, dict=True, rename="upp
     critical_topic_arn: str = ""
     high_topic_arn: str = ""
     max_escalations: Annotated[int, Meta(ge=0, le=20)] = 2
+    # People (docs/oncall.md): the compiled response declaration (s3://bucket/key; "" = no
+    # people, the severity topics only), the overrides table, and the ARN prefix of the
+    # per-contact topics (`<prefix><contact id>`).
+    response_config_uri: str = ""
+    oncall_table_name: str = ""
+    contact_topic_prefix: str = ""
 
     def __post_init__(self) -> None:
         try:

@@ -23,6 +23,9 @@ LOCAL_SETTINGS: dict[str, Any] = {
     "heartbeatSeconds": 20,
     "stabilisationSeconds": 3,
     "maxEscalations": 1,
+    # The example team (docs/oncall.md): people paged by name, minutes run as seconds.
+    "responseFile": "examples/incident-response.yaml",
+    "timeCompression": 60,
 }
 
 
