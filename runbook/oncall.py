@@ -136,9 +136,12 @@ def _rotation(config: Any, rotation_id: str) -> Any:
 
 
 def _names(config: Any, contacts: Any) -> str:
-    return ", ".join(
-        f"{config.contacts[c].name} ({c})" if c in config.contacts else c for c in contacts
-    ) or "nobody"
+    return (
+        ", ".join(
+            f"{config.contacts[c].name} ({c})" if c in config.contacts else c for c in contacts
+        )
+        or "nobody"
+    )
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -158,8 +161,13 @@ def now(ctx: Context, args: argparse.Namespace) -> str:
     if not answers:
         return "No rotations are declared."
     rows = [
-        [a.rotation, _names(config, a.contacts), a.source, a.reason,
-         _local(a.until, config.timezone) if a.until else "-"]
+        [
+            a.rotation,
+            _names(config, a.contacts),
+            a.source,
+            a.reason,
+            _local(a.until, config.timezone) if a.until else "-",
+        ]
         for a in answers
     ]
     head = f"On call at {_local(at, config.timezone)} ({config.timezone})"
@@ -191,11 +199,20 @@ def schedule(ctx: Context, args: argparse.Namespace) -> str:
     if args.json:
         import msgspec
 
-        return to_json({"rotation": rotation.id, "timezone": config.timezone,
-                        "slots": msgspec.to_builtins(slots)})
+        return to_json(
+            {
+                "rotation": rotation.id,
+                "timezone": config.timezone,
+                "slots": msgspec.to_builtins(slots),
+            }
+        )
     rows = [
-        [_local(s.start, config.timezone), _local(s.end, config.timezone),
-         _names(config, s.contacts), s.source + (f" {s.override_id}" if s.override_id else "")]
+        [
+            _local(s.start, config.timezone),
+            _local(s.end, config.timezone),
+            _names(config, s.contacts),
+            s.source + (f" {s.override_id}" if s.override_id else ""),
+        ]
         for s in slots
     ]
     head = f"{rotation.name} ({rotation.id}), {args.days} days, times in {config.timezone}"
@@ -250,7 +267,6 @@ def override_list(ctx: Context, args: argparse.Namespace) -> str:
 
 def override_remove(ctx: Context, args: argparse.Namespace) -> str:
     import msgspec
-
     from oncall.overrides import OverrideNotFound
 
     try:
@@ -285,19 +301,25 @@ def override_import(ctx: Context, args: argparse.Namespace) -> str:
         if rotation not in config.rotations or contact not in config.contacts:
             problems.append(f"overrides[{index}]: unknown rotation or contact {rotation}/{contact}")
             continue
-        key = (rotation, contact, start.isoformat().replace("+00:00", "Z"),
-               end.isoformat().replace("+00:00", "Z"))
+        key = (
+            rotation,
+            contact,
+            start.isoformat().replace("+00:00", "Z"),
+            end.isoformat().replace("+00:00", "Z"),
+        )
         if key in existing:
             skipped += 1
             continue
         try:
-            added.append(overrides.add(rotation, contact, start, end, by=_by(args),
-                                       now=datetime.now(UTC)))
+            added.append(
+                overrides.add(rotation, contact, start, end, by=_by(args), now=datetime.now(UTC))
+            )
         except OverrideError as err:
             problems.append(f"overrides[{index}]: {err}")
     if args.json:
-        return to_json({"added": [o.override_id for o in added], "skipped": skipped,
-                        "problems": problems})
+        return to_json(
+            {"added": [o.override_id for o in added], "skipped": skipped, "problems": problems}
+        )
     lines = [f"Added {len(added)} overrides ({skipped} already there)."]
     lines += [f"Not added: {p}" for p in problems]
     return "\n".join(lines)

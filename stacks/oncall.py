@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 import msgspec
-
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -21,8 +20,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-
 from oncall.declaration import ResponseConfig, default_config, encode_config
+
 from remediation.rules import LoadedSection, RemediationConfig
 from stacks.response_file import LoadedResponse, load_response_file
 from stacks.settings import Settings

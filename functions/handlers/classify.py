@@ -7,7 +7,7 @@ The write is conditional on the rule classify read, so a concurrent upgrade is n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from incidents.alarm_tags import alarm_tags
 from incidents.classification import Classification, classify, more_severe
 from incidents.events import PENDING_RULE, parse_execution_input
-from incidents.model import Incident
+from incidents.model import Incident, Severity
 from incidents.notification import build_notification
 from incidents.payloads import ClassifyPayload, parse_payload
 from incidents.repository import IncidentRepository
@@ -56,7 +56,8 @@ def response_plan(incident: Incident, decided: Classification) -> tuple[str | No
         logger.warning("response declaration unreadable", extra={"error": str(exc)[:300]})
         return None, decided
     if plan.severity and plan.severity != decided.severity:
-        return plan.id, Classification(severity=plan.severity, rule=f"response plan {plan.id}")
+        severity = cast(Severity, plan.severity)  # the loader checked it is one
+        return plan.id, Classification(severity=severity, rule=f"response plan {plan.id}")
     return plan.id, decided
 
 
@@ -79,7 +80,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     incident, _ = repo.create_if_absent(signal.to_incident(incident_id))
     first_time = incident.severity_rule in ("", PENDING_RULE)
     decided = classify(signal, cfg.severity_policy, alarm_tags(signal))
-    plan_id, decided = response_plan(incident, decided) if cfg.response_config_uri else (None, decided)
+    plan_id, decided = (
+        response_plan(incident, decided) if cfg.response_config_uri else (None, decided)
+    )
     for _ in range(5):
         chosen = final(decided, incident)
         seen = incident.severity_rule

@@ -13,13 +13,13 @@ from typing import Any
 
 import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from oncall import engagement as plan_runner
+from oncall import respond, wiring
+from oncall.response_plans import choose
 
 from incidents.opscenter import OpsCenter
 from incidents.payloads import EngagePayload, parse_payload
 from incidents.repository import IncidentRepository
-from oncall import engagement as plan_runner
-from oncall import respond, wiring
-from oncall.response_plans import choose
 from shared import aws
 from shared.config import settings
 from shared.observability import MetricUnit, logger, metrics, tracer, track_incident
@@ -42,7 +42,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if not incident.ops_item_id:
         opened = ops.open(incident, payload.execution_arn or incident.execution_arn)
         if opened.ops_item_id:
-            repo.update(incident_id, {"ops_item_id": opened.ops_item_id}, "opsitem", opened.ops_item_id)
+            repo.update(
+                incident_id, {"ops_item_id": opened.ops_item_id}, "opsitem", opened.ops_item_id
+            )
         else:
             metrics.add_metric(name="OpsCenterFailures", unit=MetricUnit.Count, value=1)
             repo.update(
@@ -85,8 +87,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     logger.info(
         "engaged",
-        extra={"plan": engagement.plan if engagement else None, "pages": len(sent),
-               "wait_seconds": waiting.wait_seconds},
+        extra={
+            "plan": engagement.plan if engagement else None,
+            "pages": len(sent),
+            "wait_seconds": waiting.wait_seconds,
+        },
     )
     return {
         "status": "engaged" if engagement else "no_plan",

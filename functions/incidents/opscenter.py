@@ -46,7 +46,9 @@ def operational_data(incident: Incident, execution_arn: str | None) -> dict[str,
     if incident.alarm_arn:
         arns.insert(0, incident.alarm_arn)
     data: dict[str, Any] = {
-        "/aws/dedup": _data(json.dumps({"dedupString": f"incident-runbook:{incident.incident_id}"})),
+        "/aws/dedup": _data(
+            json.dumps({"dedupString": f"incident-runbook:{incident.incident_id}"})
+        ),
         "incident_id": _data(incident.incident_id, searchable=True),
         "severity": _data(incident.severity, searchable=True),
         "source": _data(incident.source, searchable=True),

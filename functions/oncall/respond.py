@@ -46,16 +46,11 @@ class Waiting(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def decode(raw: dict[str, Any] | None) -> Engagement | None:
-    """The engagement stored on the incident record."""
-    if not raw:
-        return None
-    return msgspec.convert(raw, Engagement, strict=False)
+    """The engagement stored on the incident record, if any."""
+    return plan_runner.load_engagement(raw) if raw else None
 
 
-def encode(engagement: Engagement) -> dict[str, Any]:
-    """The engagement as the incident record stores it (plain data)."""
-    data: dict[str, Any] = msgspec.to_builtins(engagement)
-    return data
+encode = plan_runner.dump_engagement
 
 
 def waiting(

@@ -36,8 +36,9 @@ def response_config() -> ResponseConfig:
     try:
         return decode_config(body)
     except ValueError as exc:
-        raise ConfigurationError(f"the response declaration at {cfg.response_config_uri} is "
-                                 f"invalid: {exc}") from exc
+        raise ConfigurationError(
+            f"the response declaration at {cfg.response_config_uri} is invalid: {exc}"
+        ) from exc
 
 
 def reset() -> None:

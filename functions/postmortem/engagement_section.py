@@ -8,13 +8,11 @@ sent, failures included. Names and details came from the declaration and from AW
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-
-from incidents.model import Incident
 from oncall import engagement as plan_runner
 from oncall.engagement import Engagement
+
+from incidents.model import Incident
 from postmortem.console import console_host
 from postmortem.figures import duration
 from postmortem.markdown import code_span, inline, link, table
@@ -98,10 +96,10 @@ def _plan_lines(engagement: Engagement, timezone: str) -> list[str]:
         "",
     ]
     if engagement.acknowledged_by and engagement.acknowledged_at:
-        stage = "" if engagement.ack_stage is None else f" during stage {engagement.ack_stage + 1}"
+        during = "" if engagement.ack_stage is None else f" during stage {engagement.ack_stage + 1}"
         lines += [
             f"**Acknowledged by {inline(engagement.acknowledged_by)}** at "
-            f"{inline(_when(engagement.acknowledged_at, timezone))}{stage}, "
+            f"{inline(_when(engagement.acknowledged_at, timezone))}{during}, "
             f"{duration(_seconds(engagement.started_at, engagement.acknowledged_at))} after "
             "the first page.",
             "",
@@ -122,7 +120,9 @@ def _plan_lines(engagement: Engagement, timezone: str) -> list[str]:
         )
     if stage_rows:
         lines += [
-            table(["Stage", "Began", "Engaged", "Nobody on call", "Time to acknowledge"], stage_rows),
+            table(
+                ["Stage", "Began", "Engaged", "Nobody on call", "Time to acknowledge"], stage_rows
+            ),
             "",
         ]
     page_rows = [
@@ -163,4 +163,3 @@ def _when(at: str, timezone: str) -> str:
 
 def _seconds(start: str, end: str) -> float:
     return (parse_time(end) - parse_time(start)).total_seconds()
-

@@ -16,8 +16,8 @@ from msgspec import field
 
 from incidents.model import Incident
 from postmortem.console import alarm_url, execution_url
-from postmortem.engagement_section import engagement_lines, engagement_moments
 from postmortem.diagnostics_section import diagnostics_lines, support_case_lines
+from postmortem.engagement_section import engagement_lines, engagement_moments
 from postmortem.figures import Figure, duration, figures
 from postmortem.findings import source_results, support_case_of, verdict_of, window_of
 from postmortem.gaps import Gap, gaps
