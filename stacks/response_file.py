@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import msgspec
 import yaml
+
 from oncall.declaration import (
     CHANNEL_TYPES,
     DAYS,
@@ -49,7 +50,6 @@ from oncall.declaration import (
     problems as config_problems,
 )
 from oncall.durations import parse_duration
-
 from remediation.documents import file_reader
 from remediation.problems import Problem, under
 from remediation.rules import LoadedSection, check_section

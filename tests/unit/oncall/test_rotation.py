@@ -5,6 +5,7 @@ schedule agreeing with on_call at any instant (property)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -310,9 +311,7 @@ def overrides(draw: st.DrawFn) -> tuple[Override, ...]:
         start = BASE + timedelta(minutes=draw(st.integers(0, 60 * 24 * 60)))
         length = timedelta(minutes=draw(st.integers(1, 5 * 24 * 60)))
         created = BASE - timedelta(minutes=draw(st.integers(0, 10_000)))
-        found.append(
-            override(f"ov-{n}", f"x{n}", iso(start), iso(start + length), iso(created))
-        )
+        found.append(override(f"ov-{n}", f"x{n}", iso(start), iso(start + length), iso(created)))
     return tuple(found)
 
 
@@ -332,7 +331,7 @@ def test_schedule_is_contiguous_and_agrees_with_on_call(
     slots = schedule(r, start, end, ovs)
     assert slots[0].start == iso(start)
     assert slots[-1].end == iso(end)
-    for slot, following in zip(slots, slots[1:], strict=False):
+    for slot, following in pairwise(slots):
         assert slot.start < slot.end
         assert slot.end == following.start
         if slot.source != "rotation":  # rotation slots of two shifts may hold the same people
