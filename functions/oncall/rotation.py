@@ -168,6 +168,8 @@ def _base(shifts: _Shifts, start: datetime, end: datetime) -> list[_Piece]:
     """The rotation alone over [start, end): shifts, cut by working hours."""
     pieces: list[_Piece] = []
     t = start
+    if t >= end:
+        return pieces
     if t < shifts.first:
         pieces.append(_Piece(start=t, end=min(end, shifts.first), contacts=(), source="nobody"))
         t = shifts.first
