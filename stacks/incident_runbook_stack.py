@@ -410,11 +410,6 @@ class IncidentRunbookStack(Stack):
             oncall.grant_page(fns[step])
             oncall.overrides_table.grant_read_data(fns[step])
             nag.iam5(fns.roles[step], "Action::kms:GenerateDataKey*", nag.KMS_GRANT_WILDCARDS)
-        for step in ("classify", "create_channel", "engage", "escalate"):
-            role = fns.roles[step]
-            nag.iam5(role, "Action::s3:GetObject*", nag.S3_GRANT_WILDCARDS)
-            nag.iam5(role, "Action::s3:GetBucket*", nag.S3_GRANT_WILDCARDS)
-            nag.iam5(role, "Action::s3:List*", nag.S3_GRANT_WILDCARDS)
         fns["engage"].add_to_role_policy(
             iam.PolicyStatement(
                 # CreateOpsItem has no resource-level permissions (the OpsItem does not exist

@@ -157,4 +157,11 @@ class OnCall(Construct):
             topic.grant_publish(grantee)
 
     def grant_read_config(self, grantee: iam.IGrantable) -> None:
-        self.config_asset.grant_read(grantee)
+        """GetObject on the declaration's object only (the asset's own grant_read would
+        cover the whole asset bucket)."""
+        asset = self.config_asset
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject"],
+            resource_arns=[asset.bucket.arn_for_objects(asset.s3_object_key)],
+        )
