@@ -27,6 +27,8 @@ OUTPUTS = {
     "ArtifactBucketName",
     "PagingTopicArn",
     *TOPIC_OUTPUTS,
+    "ResponseConfigUri",
+    "OnCallTableName",
 }
 
 # docs/contracts.md, "Lambda environment" (and "Paging, escalation and operator actions"):
@@ -40,13 +42,24 @@ CONTRACT_ENV = {
     "DIAGNOSTICS_LOOKBACK_MINUTES": {"collect_diagnostics"},
     "SLACK_SECRET_NAME": set(SLACK_STEPS),
     "SLACK_RESPONDERS": {"create_channel"},
-    "TIMEZONE": {"ingest", "classify", "create_channel", "escalate", "create_postmortem"},
+    "TIMEZONE": {
+        "ingest",
+        "classify",
+        "create_channel",
+        "engage",
+        "escalate",
+        "create_postmortem",
+    },
     "NOTIFICATION_TOPIC_ARN": {"create_postmortem"},
     "ESCALATION_TOPIC_ARN": {"escalate"},
     "MAX_ESCALATIONS": {"escalate"},
     "CRITICAL_TOPIC_ARN": {"ingest"},
     "HIGH_TOPIC_ARN": {"ingest"},
     "ECS_EVENTS_LOG_GROUP": {"collect_diagnostics"},
+    # People (docs/oncall.md).
+    "RESPONSE_CONFIG_URI": {"classify", "create_channel", "engage", "escalate"},
+    "ONCALL_TABLE_NAME": {"engage", "escalate"},
+    "CONTACT_TOPIC_PREFIX": {"engage", "escalate"},
 }
 # The steps CONTRACT_ENV describes in full; a step added later (the Slack actions function)
 # is held to the variables of the contract but not to an exact set until it is listed here.
@@ -55,6 +68,7 @@ DESCRIBED_STEPS = {
     "classify",
     "collect_diagnostics",
     "create_channel",
+    "engage",
     "monitor_recovery",
     "recovery",
     "escalate",
@@ -229,8 +243,25 @@ def test_incident_table(synth: Synth) -> None:
             ),
         },
     )
-    synth.assertions.resource_count_is("AWS::DynamoDB::Table", 1)
+    # The incidents and the rotation overrides (below).
+    synth.assertions.resource_count_is("AWS::DynamoDB::Table", 2)
     synth.assertions.resource_count_is("AWS::DynamoDB::GlobalTable", 0)
+
+
+def test_overrides_table(synth: Synth) -> None:
+    synth.assertions.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": "rotation", "KeyType": "HASH"},
+                {"AttributeName": "override_id", "KeyType": "RANGE"},
+            ],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+        },
+    )
 
 
 def test_incident_data_is_retained_on_aws(synth: Synth) -> None:

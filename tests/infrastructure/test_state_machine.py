@@ -30,6 +30,7 @@ CONTRACT_SUBSTITUTIONS = {
     "MonitorRecoveryFunctionArn",
     "CheckStabilityFunctionArn",
     "EscalateFunctionArn",
+    "EngageFunctionArn",
     "CreatePostmortemFunctionArn",
     *TOPIC_SUBSTITUTIONS,
     "RecoveryTimeoutSeconds",
@@ -270,8 +271,9 @@ def _catchers(state: str) -> dict[str, dict[str, Any]]:
 def test_monitor_recovery_waits_with_a_timeout_and_a_heartbeat() -> None:
     monitor = ASL["States"]["MonitorRecovery"]
     assert monitor["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
-    assert monitor["TimeoutSecondsPath"] == "$.settings.recovery_timeout_seconds"
-    assert monitor["HeartbeatSecondsPath"] == "$.settings.heartbeat_seconds"
+    # The wait is the escalation plan's next event while one runs, else the recovery timeout.
+    assert monitor["TimeoutSecondsPath"] == "$.engagement.wait_seconds"
+    assert monitor["HeartbeatSecondsPath"] == "$.engagement.heartbeat_seconds"
     assert "TimeoutSeconds" not in monitor and "HeartbeatSeconds" not in monitor
     assert monitor["Next"] == "RecoveryOutcome"
     # Both the classified and the fallback path set every setting the waits read.
@@ -283,6 +285,17 @@ def test_monitor_recovery_waits_with_a_timeout_and_a_heartbeat() -> None:
             "heartbeat_seconds.$": "States.StringToJson('${HeartbeatSeconds}')",
             "stabilisation_seconds.$": "States.StringToJson('${StabilisationSeconds}')",
         }, name
+        # ... and the first wait: the recovery timeout, until EngageResponders says otherwise.
+        assert (state.get("ResultSelector") or state["Parameters"])["engagement"] == {
+            "active": False,
+            "wait_seconds.$": "States.StringToJson('${RecoveryTimeoutSeconds}')",
+            "heartbeat_seconds.$": "States.StringToJson('${HeartbeatSeconds}')",
+        }, name
+    # Every response goes through StartWaiting, which takes the engage branch's wait.
+    for name in ("CriticalResponse", "HighResponse", "StandardResponse"):
+        assert ASL["States"][name]["Next"] == "StartWaiting", name
+    start = ASL["States"]["StartWaiting"]
+    assert start["ResultPath"] == "$.engagement" and start["Next"] == "MonitorRecovery"
     wait = ASL["States"]["StabilisationWait"]
     assert wait["Type"] == "Wait"
     assert wait["SecondsPath"] == "$.settings.stabilisation_seconds"
@@ -362,7 +375,10 @@ def test_the_escalation_loop_returns_to_the_wait_and_can_close_unresolved() -> N
         "BooleanEquals": True,
         "Next": "RecoveryUnresolved",
     }
-    assert outcome["Default"] == "MonitorRecovery"  # wait again
+    assert outcome["Default"] == "NextWait"  # wait again, as long as Escalate says
+    again = ASL["States"]["NextWait"]
+    assert again["Parameters"]["wait_seconds.$"] == "$.escalation.engagement.wait_seconds"
+    assert again["ResultPath"] == "$.engagement" and again["Next"] == "MonitorRecovery"
     unresolved = ASL["States"]["RecoveryUnresolved"]
     assert unresolved["ResultPath"] == "$.recovery"
     assert unresolved["Parameters"]["status"] == "timed_out"
