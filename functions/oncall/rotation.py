@@ -215,7 +215,13 @@ def _spans(rotation: Rotation, overrides: Sequence[Override]) -> list[Span]:
                 f"override {override.override_id} is for rotation {override.rotation!r}, "
                 f"not {rotation.id!r}"
             )
-        begin, finish = parse_time(override.start), parse_time(override.end)
+        try:
+            begin, finish = parse_time(override.start), parse_time(override.end)
+        except ValueError:
+            raise ValueError(
+                f"override {override.override_id}: start {override.start!r} and end "
+                f"{override.end!r} must be ISO-8601 times"
+            ) from None
         if begin < finish:
             spans.append((begin, finish, override))
     spans.sort(key=lambda span: (span[2].created_at, span[2].override_id))

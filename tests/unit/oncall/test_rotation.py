@@ -256,6 +256,12 @@ def test_an_override_of_another_rotation_is_refused() -> None:
         on_call(rotation(), at("2026-01-10T12:00:00Z"), (other,))
 
 
+def test_an_override_with_unreadable_times_names_them() -> None:
+    bad = override("ov-9", "chen", "tomorrow", "2026-01-11T00:00:00Z", "2026-01-01T00:00:00Z")
+    with pytest.raises(ValueError, match="override ov-9: start 'tomorrow' and end"):
+        on_call(rotation(), at("2026-01-10T12:00:00Z"), (bad,))
+
+
 def test_schedule_of_a_week_with_working_hours() -> None:
     r = rotation(working_hours=(WEEKDAYS,), timezone="UTC", shift="daily")
     slots = schedule(r, at("2026-01-05T00:00:00Z"), at("2026-01-07T00:00:00Z"))
