@@ -267,6 +267,7 @@ def override_list(ctx: Context, args: argparse.Namespace) -> str:
 
 def override_remove(ctx: Context, args: argparse.Namespace) -> str:
     import msgspec
+
     from oncall.overrides import OverrideNotFound
 
     try:

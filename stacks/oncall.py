@@ -20,8 +20,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from oncall.declaration import ResponseConfig, default_config, encode_config
 
+from oncall.declaration import ResponseConfig, default_config, encode_config
 from remediation.rules import LoadedSection, RemediationConfig
 from stacks.response_file import LoadedResponse, load_response_file
 from stacks.settings import Settings
@@ -43,7 +43,7 @@ def load_response(settings: Settings, app_dir: Path, stack_name: str) -> LoadedR
             config=default_config(settings.timezone),
             remediation=LoadedSection(config=RemediationConfig()),
         )
-    loaded = load_response_file(path, prefix=stack_name)
+    loaded = load_response_file(path, prefix=stack_name, default_timezone=settings.timezone)
     return LoadedResponse(
         config=compressed(loaded.config, settings.time_compression),
         remediation=loaded.remediation,

@@ -8,13 +8,13 @@ from typing import Any
 
 import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from oncall import engagement as plan_runner
-from oncall import respond
 
 from incidents.model import Incident
 from incidents.opscenter import OpsCenter
 from incidents.payloads import PostmortemPayload, parse_payload
 from incidents.repository import IncidentRepository
+from oncall import engagement as plan_runner
+from oncall import respond
 from postmortem import gather
 from postmortem.channel import SecretSlackPoster
 from postmortem.delivery import ChannelPoster, TopicNotifier, announcement, deliver

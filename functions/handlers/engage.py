@@ -13,13 +13,13 @@ from typing import Any
 
 import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from oncall import engagement as plan_runner
-from oncall import respond, wiring
-from oncall.response_plans import choose
 
 from incidents.opscenter import OpsCenter
 from incidents.payloads import EngagePayload, parse_payload
 from incidents.repository import IncidentRepository
+from oncall import engagement as plan_runner
+from oncall import respond, wiring
+from oncall.response_plans import choose
 from shared import aws
 from shared.config import settings
 from shared.observability import MetricUnit, logger, metrics, tracer, track_incident

@@ -12,13 +12,13 @@ from typing import Any
 
 import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from oncall import respond, wiring
-from oncall.engagement import Engagement
 
 from chat.updates import post_update
 from incidents.model import Incident
 from incidents.payloads import EscalatePayload, parse_payload
 from incidents.repository import IncidentRepository
+from oncall import respond, wiring
+from oncall.engagement import Engagement
 from recovery import escalation
 from shared import aws
 from shared.config import settings

@@ -9,10 +9,10 @@ sent, failures included. Names and details came from the declaration and from AW
 from __future__ import annotations
 
 import msgspec
-from oncall import engagement as plan_runner
-from oncall.engagement import Engagement
 
 from incidents.model import Incident
+from oncall import engagement as plan_runner
+from oncall.engagement import Engagement
 from postmortem.console import console_host
 from postmortem.figures import duration
 from postmortem.markdown import code_span, inline, link, table

@@ -20,9 +20,7 @@ EXAMPLE = REPO_ROOT / "examples" / "incident-response.yaml"
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return synth_template(
-        tmp_path_factory.mktemp("cdk.out.oncall"), {"responseFile": str(EXAMPLE)}
-    )
+    return synth_template(tmp_path_factory.mktemp("cdk.out.oncall"), {"responseFile": str(EXAMPLE)})
 
 
 def _of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -60,7 +58,8 @@ def test_one_filtered_subscription_per_sms_and_email_channel(template: dict[str,
 
 def test_engage_and_escalate_publish_to_the_contact_topics_only(template: dict[str, Any]) -> None:
     contact_topics = {
-        k for k, t in _of(template, "AWS::SNS::Topic").items()
+        k
+        for k, t in _of(template, "AWS::SNS::Topic").items()
         if str(t["Properties"].get("TopicName", "")).startswith("IncidentRunbook-contact-")
     }
     for logical_id, policy in _of(template, "AWS::IAM::Policy").items():

@@ -136,9 +136,9 @@ def people(incident_table: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
         topic = sns.create_topic(Name=f"{STACK}-contact-{contact}")["TopicArn"]
         for channel in spec["channels"]:
             url = sqs.create_queue(QueueName=f"{contact}-{channel['name']}")["QueueUrl"]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-                "Attributes"
-            ]["QueueArn"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
             sns.subscribe(
                 TopicArn=topic,
                 Protocol="sqs",
@@ -294,4 +294,3 @@ def test_exhausted_plan_pages_the_escalation_topic(
     assert answer["paged"] is True  # the escalation topic, as before people were declared
     assert answer["engagement"]["active"] is False
     assert stored(incident_table).engagement["status"] == "exhausted"
-
