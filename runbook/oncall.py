@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,7 @@ def now(ctx: Context, args: argparse.Namespace) -> str:
     at = parse_when(args.at, config.timezone)
     wanted = [args.rotation] if args.rotation else sorted(config.rotations)
     rotations = [_rotation(config, r) for r in wanted]
-    overrides = _overrides_for(ctx, [r.id for r in rotations], at)
+    overrides = _overrides_for(ctx, [r.id for r in rotations], at, optional=bool(args.file))
     answers = [on_call(r, at, overrides.get(r.id, [])) for r in rotations]
     if args.json:
         import msgspec
@@ -174,13 +175,19 @@ def now(ctx: Context, args: argparse.Namespace) -> str:
     return head + "\n" + table(["ROTATION", "WHO", "SOURCE", "WHY", "UNTIL"], rows)
 
 
-def _overrides_for(ctx: Context, rotations: list[str], at: datetime) -> dict[str, list[Any]]:
-    """Overrides from the stack's table; none (said on stderr) when there is no stack yet."""
+def _overrides_for(
+    ctx: Context, rotations: list[str], at: datetime, *, optional: bool
+) -> dict[str, list[Any]]:
+    """Overrides from the stack's table. With `--file` (`optional`) a stack that cannot be
+    reached means none, said on stderr: a file can be tried before anything is deployed."""
     try:
         found: dict[str, list[Any]] = store(ctx).for_rotations(rotations, at=at)
-    except CliError:
-        raise
     except Exception as err:
+        if optional:
+            print(f"runbook: without overrides ({err})", file=sys.stderr)
+            return {}
+        if isinstance(err, CliError):
+            raise
         raise CliError(f"cannot read overrides: {err}") from None
     return found
 
@@ -194,8 +201,9 @@ def schedule(ctx: Context, args: argparse.Namespace) -> str:
         raise CliError(f"--days must be 1 to {MAX_SCHEDULE_DAYS}")
     start = parse_when(args.start, config.timezone)
     end = start + timedelta(days=args.days)
-    overrides = _overrides_for(ctx, [rotation.id], start).get(rotation.id, [])
-    slots = slots_of(rotation, start, end, overrides)
+    overrides = _overrides_for(ctx, [rotation.id], start, optional=bool(args.file))
+    overrides_of = overrides.get(rotation.id, [])
+    slots = slots_of(rotation, start, end, overrides_of)
     if args.json:
         import msgspec
 

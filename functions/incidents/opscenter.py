@@ -81,8 +81,9 @@ class OpsCenter:
             "Category": "Availability",
             "Severity": SEVERITY.get(incident.severity, "3"),
             "Priority": PRIORITY.get(incident.severity, 3),
+            # No Tags: tagging at creation needs ssm:AddTagsToResource as well; the incident id
+            # is searchable operational data instead.
             "OperationalData": operational_data(incident, execution_arn),
-            "Tags": [{"Key": "incident_id", "Value": incident.incident_id}],
         }
         try:
             answer = self._ssm.create_ops_item(**request)
