@@ -134,7 +134,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if any(v.startswith("failed") for v in delivery.values()):
         metrics.add_metric(name="PostmortemDeliveryFailed", unit=MetricUnit.Count, value=1)
     if incident.drill:  # never an incident figure; the dead-man's switch counts these
-        count_drill(metrics, incident, document.status)
+        page = payload.response.get("page")
+        page_status = str(page.get("status", "")) if isinstance(page, dict) else ""
+        count_drill(metrics, incident, document.status, page_status)
     elif document.status == "RESOLVED" and payload.recovery.get("at"):
         seconds = (
             parse_time(payload.recovery["at"]) - parse_time(incident.opened_at)

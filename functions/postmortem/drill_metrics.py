@@ -2,7 +2,7 @@
 
 `DrillsCompleted` (namespace IncidentRunbook, dimension `service`) is the heartbeat the
 dead-man's switch alarm watches: a drill that went all the way through ingest, the workflow,
-paging, diagnostics and its own resolution to a written postmortem. A drill that closed any
+a sent page, diagnostics and its own resolution to a written postmortem. A drill that closed any
 other way counts as `DrillsFailed`, so it does not keep the switch quiet.
 """
 
@@ -17,8 +17,10 @@ COMPLETED = "DrillsCompleted"
 FAILED = "DrillsFailed"
 
 
-def count_drill(metrics: Metrics, incident: Incident, status: str) -> str:
-    """Add the drill's metric; returns its name."""
-    name = COMPLETED if status == "RESOLVED" and incident.drill else FAILED
+def count_drill(metrics: Metrics, incident: Incident, status: str, page_status: str) -> str:
+    """Add the drill's metric; returns its name. Completed only if it resolved and its page
+    went out: a drill whose page failed must let the switch fire."""
+    done = status == "RESOLVED" and page_status == "sent" and incident.drill
+    name = COMPLETED if done else FAILED
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     return name
