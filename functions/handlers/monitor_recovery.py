@@ -7,7 +7,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from incidents.payloads import MonitorPayload, parse_payload
-from recovery.drill import resolve_if_drill
 from recovery.monitor import RecoveryMonitor
 from shared import aws
 from shared.config import settings
@@ -18,8 +17,7 @@ from shared.observability import MetricUnit, logger, metrics, tracer, track_inci
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Returns `{"status": waiting|resumed_early, "drill"?}`; the task itself resumes later
-    (a drill at once: it resolves itself)."""
+    """Returns `{"status": waiting|resumed_early}`; the task itself resumes later."""
     payload = parse_payload(MonitorPayload, event)
     track_incident(payload.incident_id)
     table = aws.dynamodb_table(settings().require("incident_table_name"))
@@ -27,16 +25,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     outcome = monitor.wait(payload.incident_id, payload.task_token, payload.execution_arn)
     if outcome == "resumed_early":
         metrics.add_metric(name="EarlyRecoveries", unit=MetricUnit.Count, value=1)
-    answer: dict[str, Any] = {"status": outcome}
-    if outcome == "waiting":
-        try:
-            drill = resolve_if_drill(table, aws.client("stepfunctions"), payload.incident_id)
-        except Exception as exc:  # the token is stored: the wait's timeout still closes it
-            logger.exception("drill could not resolve itself")
-            metrics.add_metric(name="DrillResolveFailures", unit=MetricUnit.Count, value=1)
-            answer["drill"] = f"not resolved: {type(exc).__name__}"
-        else:
-            if drill is not None:
-                answer["drill"] = f"resolved ({drill})"
-    logger.info("monitoring recovery", extra=answer)
-    return answer
+    logger.info("monitoring recovery", extra={"outcome": outcome})
+    return {"status": outcome}
