@@ -38,6 +38,8 @@ ENV_ECS_EVENTS_LOG_GROUP = "ECS_EVENTS_LOG_GROUP"
 ENV_RESPONSE_CONFIG = "RESPONSE_CONFIG_URI"
 ENV_ONCALL_TABLE = "ONCALL_TABLE_NAME"
 ENV_CONTACT_TOPIC_PREFIX = "CONTACT_TOPIC_PREFIX"
+ENV_REMEDIATION_CONFIG = "REMEDIATION_CONFIG_URI"
+ENV_REMEDIATION_ROLE = "REMEDIATION_ROLE_ARN"  # "" when no remediation rule exists
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,22 @@ SPECS: tuple[FunctionSpec, ...] = (
         10,
         256,
         (ENV_TABLE, ENV_SLACK_SECRET),
+    ),
+    FunctionSpec(
+        "remediate",
+        "Remediate",
+        "The remediation branch: proposes the matching rule's SSM Automation runbook, keeps the "
+        "decision's token, runs an approved one and follows it, compares the diagnostics.",
+        30,
+        256,
+        (
+            ENV_TABLE,
+            ENV_SLACK_SECRET,
+            ENV_SLACK_RESPONDERS,
+            ENV_TIMEZONE,
+            ENV_REMEDIATION_CONFIG,
+            ENV_REMEDIATION_ROLE,
+        ),
     ),
     FunctionSpec(
         "create_postmortem",

@@ -56,6 +56,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, dict=True, rename="upp
     response_config_uri: str = ""
     oncall_table_name: str = ""
     contact_topic_prefix: str = ""
+    # Remediation (docs/remediation.md): the compiled rules (s3://bucket/key; "" = none) and
+    # the automation role the runbooks run as ("" when no rule exists).
+    remediation_config_uri: str = ""
+    remediation_role_arn: str = ""
 
     def __post_init__(self) -> None:
         try:
