@@ -278,9 +278,7 @@ def test_every_loop_waits_in_monitor_recovery() -> None:
 
 def _catchers(state: str) -> dict[str, dict[str, Any]]:
     return {
-        error: catcher
-        for catcher in ALL_STATES[state]["Catch"]
-        for error in catcher["ErrorEquals"]
+        error: catcher for catcher in ALL_STATES[state]["Catch"] for error in catcher["ErrorEquals"]
     }
 
 
@@ -374,9 +372,7 @@ def test_stabilisation_rechecks_then_closes_or_waits_again() -> None:
     }
     assert outcome["Default"] == BRANCH_END
     # A failed re-check closes (the alarm did report OK) instead of looping or failing.
-    assert ALL_STATES[_catchers("CheckStability")["States.ALL"]["Next"]]["Next"] == (
-        BRANCH_END
-    )
+    assert ALL_STATES[_catchers("CheckStability")["States.ALL"]["Next"]]["Next"] == (BRANCH_END)
 
 
 def test_the_escalation_loop_returns_to_the_wait_and_can_close_unresolved() -> None:
