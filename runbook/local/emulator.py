@@ -32,7 +32,6 @@ from runbook.local import (
 from runbook.local.alarm_actions import AlarmActions
 from runbook.local.alarm_evaluator import AlarmEvaluator
 from runbook.local.automation import Automation
-from runbook.local.ec2_status import HostFaults
 from runbook.local.cloudformation_gaps import (
     ExpectedGapsFilter,
     GapContext,
@@ -41,6 +40,7 @@ from runbook.local.cloudformation_gaps import (
 )
 from runbook.local.deliveries import Deliveries, install_deliveries, remove_deliveries
 from runbook.local.deploy import Deployment, publish_assets, submit_stack, wait_for_stack
+from runbook.local.ec2_status import HostFaults
 from runbook.local.faults import FaultPlan
 from runbook.local.opscenter import OpsCenter
 from runbook.local.scheduler import ScheduleRunner

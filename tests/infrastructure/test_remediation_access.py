@@ -31,7 +31,7 @@ def _list(value: Any) -> list[Any]:
 
 def _statements(template: dict[str, Any], role_hint: str) -> list[dict[str, Any]]:
     found = []
-    for logical_id, resource in template["Resources"].items():
+    for resource in template["Resources"].values():
         if resource["Type"] != "AWS::IAM::Policy":
             continue
         roles = str(resource["Properties"].get("Roles"))

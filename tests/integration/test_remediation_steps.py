@@ -37,7 +37,7 @@ class FakeSfn:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
 
-    def send_task_success(self, taskToken: str, output: str) -> None:  # noqa: N803 - boto3's
+    def send_task_success(self, taskToken: str, output: str) -> None:
         self.sent.append((taskToken, json.loads(output)))
 
 
@@ -50,7 +50,7 @@ class FakeSsm:
         self.started.append(kwargs)
         return {"AutomationExecutionId": "exec-1"}
 
-    def get_automation_execution(self, AutomationExecutionId: str) -> dict[str, Any]:  # noqa: N803
+    def get_automation_execution(self, AutomationExecutionId: str) -> dict[str, Any]:
         ended = {"ExecutionEndTime": NOW} if self.status != "InProgress" else {}
         return {
             "AutomationExecution": {
