@@ -41,8 +41,8 @@ class RemediatePayload(msgspec.Struct, kw_only=True):
         return repr_without(self, "task_token")
 
 
-def _announce(incident: Any, text: str) -> None:
-    post_update(incident, text)  # best effort by design (chat/updates.py)
+def _announce(incident: Any, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+    post_update(incident, text, blocks)  # best effort by design (chat/updates.py)
 
 
 def steps(context: LambdaContext) -> RemediationSteps:

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 from botocore.exceptions import ClientError
 
+from chat.blocks import proposal_blocks
 from incidents.model import Incident
 from remediation import matching, observed
 from remediation import proposal as rules
@@ -37,7 +38,7 @@ MIN_WAIT_SECONDS = 1
 RECOVERED_FIRST = "the incident recovered before anyone decided: not run"
 
 ReadEvidence = Callable[[str], Mapping[str, Any] | None]
-Announce = Callable[[Incident, str], None]
+Announce = Callable[[Incident, str, list[dict[str, Any]] | None], None]
 
 
 def _diagnostics(response: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -72,6 +73,10 @@ def s3_evidence_reader(s3: Any) -> ReadEvidence:
     return read
 
 
+def _quiet(_incident: Incident, _text: str, _blocks: list[dict[str, Any]] | None) -> None:
+    """No channel to tell (tests, no Slack)."""
+
+
 class RemediationSteps:
     """One instance per invocation: the store, the clients and the deployment's facts."""
 
@@ -99,7 +104,12 @@ class RemediationSteps:
         self._responders = tuple(responders)
         self._account = home_account
         self._region = home_region
-        self._announce = announce or (lambda _incident, _text: None)
+        self._announce: Announce = announce or _quiet
+
+    def _say(
+        self, incident: Incident, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        self._announce(incident, text, blocks)
 
     # -- propose ------------------------------------------------------------------------
 
@@ -144,7 +154,7 @@ class RemediationSteps:
             "remediation_proposed",
             f"{found.document_name} on {', '.join(found.targets) or '-'} (rule {found.rule_id})",
         )
-        self._announce(incident, _proposal_text(found))
+        self._say(incident, _proposal_text(found), _buttons(found))
         if found.auto_approved:
             self.decisions.settle(incident_id, rules.auto_approval(found, at=now))
             record = decode(self.store.incidents.get(incident_id).remediation)
@@ -210,7 +220,7 @@ class RemediationSteps:
         except RemediationStartFailed as exc:
             failed = msgspec.structs.replace(record, stage="not_started", start_error=str(exc))
             self.store.save(incident_id, failed, "finding", f"remediation not started: {exc}")
-            self._announce(incident, f":warning: Remediation not started: {exc}")
+            self._say(incident, f":warning: Remediation not started: {exc}")
             return {"status": "not_started", "execution_id": ""}
         running = msgspec.structs.replace(
             record, stage="running", execution_id=execution_id, started_at=iso(now)
@@ -218,7 +228,7 @@ class RemediationSteps:
         self.store.save(
             incident_id, running, "remediation_started", f"{proposal.document_name} {execution_id}"
         )
-        self._announce(incident, f":gear: Remediation started: {proposal.document_name}")
+        self._say(incident, f":gear: Remediation started: {proposal.document_name}")
         return {"status": "running", "execution_id": execution_id}
 
     def watch(self, incident_id: str) -> dict[str, Any]:
@@ -239,12 +249,12 @@ class RemediationSteps:
         ended = msgspec.structs.replace(record, stage="ended", execution=report)
         if report.outcome == "success":
             self.store.save(incident_id, ended, "remediation_ended", "success")
-            self._announce(incident, ":white_check_mark: Remediation succeeded")
+            self._say(incident, ":white_check_mark: Remediation succeeded")
         else:
             why = report.failure_message or report.status
             detail = f"remediation {report.outcome}: {record.proposal.document_name}: {why}"
             self.store.save(incident_id, ended, "finding", detail)
-            self._announce(incident, f":x: Remediation {report.outcome}: {why}")
+            self._say(incident, f":x: Remediation {report.outcome}: {why}")
         return {"done": True, "outcome": report.outcome}
 
     # -- before and after ---------------------------------------------------------------
@@ -264,6 +274,18 @@ class RemediationSteps:
         counts = ", ".join(f"{len(found.of(c))} {c}" for c in kinds)
         self.store.save(incident_id, updated, "remediation_rechecked", counts)
         return {"compared": True, "improved": found.improved}
+
+
+def _buttons(proposal: rules.Proposal) -> list[dict[str, Any]] | None:
+    """Approve / Reject in the channel, for a proposal that waits for a person."""
+    if proposal.auto_approved:
+        return None
+    return proposal_blocks(
+        proposal.incident_id,
+        _proposal_text(proposal),
+        may_decide=", ".join(f"<@{a}>" for a in proposal.approvers) or "nobody configured",
+        expires_at=f"{proposal.expires_at} UTC",
+    )
 
 
 def _proposal_text(proposal: rules.Proposal) -> str:

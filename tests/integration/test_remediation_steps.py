@@ -260,3 +260,25 @@ def test_deciding_without_a_proposal_says_why(incident_table: Any, incident: Inc
         Decisions(incident_table, FakeSfn()).decide(
             incident.incident_id, "approve", by=PRINCIPAL, via="cli", at=NOW
         )
+
+
+def test_the_proposal_buttons_parse_as_decisions() -> None:
+    from urllib.parse import urlencode
+
+    from callbacks.interactions import APPROVE_ACTION, REJECT_ACTION, parse_interaction
+    from chat.blocks import proposal_blocks
+
+    blocks = proposal_blocks(
+        "inc-20260302-web", "restart", may_decide="<@U0ALICE001>", expires_at="x"
+    )
+    ids = [e["action_id"] for e in blocks[-1]["elements"]]
+    assert ids == [APPROVE_ACTION, REJECT_ACTION]
+    for action_id, kind in ((APPROVE_ACTION, "approve"), (REJECT_ACTION, "reject")):
+        payload = {
+            "type": "block_actions",
+            "user": {"id": "U0ALICE001", "username": "alice"},
+            "actions": [{"action_id": action_id, "value": "inc-20260302-web"}],
+        }
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        interaction = parse_interaction(body)
+        assert getattr(interaction, "action", None) == kind
