@@ -269,7 +269,7 @@ def test_the_proposal_buttons_parse_as_decisions() -> None:
     from chat.blocks import proposal_blocks
 
     blocks = proposal_blocks(
-        "inc-20260302-web", "restart", may_decide="<@U0ALICE001>", expires_at="x"
+        "inc-20260302-101500-0a1b2c3d", "restart", may_decide="<@U0ALICE001>", expires_at="x"
     )
     ids = [e["action_id"] for e in blocks[-1]["elements"]]
     assert ids == [APPROVE_ACTION, REJECT_ACTION]
@@ -277,7 +277,7 @@ def test_the_proposal_buttons_parse_as_decisions() -> None:
         payload = {
             "type": "block_actions",
             "user": {"id": "U0ALICE001", "username": "alice"},
-            "actions": [{"action_id": action_id, "value": "inc-20260302-web"}],
+            "actions": [{"action_id": action_id, "value": "inc-20260302-101500-0a1b2c3d"}],
         }
         body = urlencode({"payload": json.dumps(payload)}).encode()
         interaction = parse_interaction(body)
