@@ -113,6 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=DEFAULT_LOCAL_PORT)
     demo.add_argument("--workdir", type=Path, default=None)
 
+    drill = sub.add_parser(
+        "drill",
+        parents=[aws],
+        help="run a drill through the real entry path; print time to page/diagnostics/postmortem",
+    )
+    drill.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds each step may take from the drill's start (default %(default)s)",
+    )
+    drill.add_argument(
+        "--target",
+        choices=("topic", "rotation"),
+        default=None,
+        help="what to page (default: the stack's drill.target setting)",
+    )
+
     sub.add_parser("synth", help="synthesise the CDK app into cdk.out (cdk-nag runs)")
     _add_import(sub)
     oncall.add_parser(sub, aws)
@@ -189,6 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.command == "oncall":
             print(oncall.run(ctx, args))
+            return 0
+        if args.command == "drill":
+            from runbook.drill import drill_command
+
+            print(drill_command(ctx, args.timeout, args.target, args.json))
             return 0
         handler = {
             "start": commands.start,

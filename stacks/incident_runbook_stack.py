@@ -17,6 +17,7 @@ from constructs import Construct
 from stacks import nag
 from stacks.callback_api import SlackCallbackApi
 from stacks.diagnostics_access import grant_diagnostics
+from stacks.drills import Drills, dead_mans_alarm_name, drill_alarm_prefix
 from stacks.ecs_task_events import EcsTaskEvents
 from stacks.functions import (
     ENV_BUCKET,
@@ -197,6 +198,14 @@ class IncidentRunbookStack(Stack):
                 self, "Remediation", section=self.response.remediation
             )
         remediation_env = self.remediation.environment() if self.remediation else {}
+        # Drills (docs/drills.md): the drill topic; the schedule and dead-man's switch if set.
+        self.drills = Drills(
+            self,
+            "Drills",
+            settings=settings.drill,
+            stack_name=self.stack_name,
+            encryption_key=self.key,
+        )
         contact_topic_prefix = self.format_arn(
             service="sns", resource=f"{self.stack_name}-contact-"
         )
@@ -255,6 +264,7 @@ class IncidentRunbookStack(Stack):
                 "RemediationPollSeconds": str(
                     max(2, REMEDIATION_POLL_SECONDS // settings.time_compression)
                 ),
+                "DrillTopicArn": self.drills.topic.topic_arn,
             },
             log_retention=log_retention,
             log_removal_policy=log_removal,
@@ -265,9 +275,10 @@ class IncidentRunbookStack(Stack):
             ingest=fns["ingest"],
             recovery=fns["recovery"],
             recovery_watch=fns["recovery_watch"],
+            ignore_alarm_prefix=drill_alarm_prefix(self.stack_name),
         )
 
-        self._grant_state_machine(tuple(topics.values()))
+        self._grant_state_machine((*topics.values(), self.drills.topic))
         self._grant_functions()
         self._grant_postmortem()
         self.callback_api = self._callback_api(log_retention, log_removal)
@@ -591,10 +602,40 @@ class IncidentRunbookStack(Stack):
             value=self.notifications.topics["critical"].topic_arn,
             description="SNS topic that pages on-call (the critical topic, as CriticalTopicArn)",
         )
+        self._drill_outputs()
         if self.callback_api is not None:
             CfnOutput(
                 self,
                 "SlackActionsUrl",
                 value=self.callback_api.url,
                 description="Slack app Interactivity Request URL (Acknowledge/Resolve buttons)",
+            )
+
+    def _drill_outputs(self) -> None:
+        """What `runbook drill` reads (docs/drills.md)."""
+        drills = self.drills
+        CfnOutput(
+            self,
+            "DrillTopicArn",
+            value=drills.topic.topic_arn,
+            description="SNS topic a drill pages when drill.target is topic",
+        )
+        CfnOutput(
+            self,
+            "DrillTarget",
+            value=self.settings.drill.target,
+            description="What a drill pages: topic (DrillTopicArn) or rotation (as an incident)",
+        )
+        if drills.dead_man_topic is not None:
+            CfnOutput(
+                self,
+                "DeadMansSwitchTopicArn",
+                value=drills.dead_man_topic.topic_arn,
+                description="SNS topic of the dead-man's switch (no drill completed in time)",
+            )
+            CfnOutput(
+                self,
+                "DeadMansSwitchAlarmName",
+                value=dead_mans_alarm_name(self.stack_name),
+                description="The alarm that fires when no drill completed within the window",
             )

@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks import nag
+from stacks.drills import DRILL_DETAIL_TYPE, DRILL_SOURCE
 
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
 HEALTH_DETAIL_TYPE = "AWS Health Event"
@@ -32,12 +33,20 @@ CODEDEPLOY_DETAIL_TYPE = "CodeDeploy Deployment State-change Notification"
 ECS_SCALING_REASON = "Scaling activity initiated by"
 
 
-def alarm_state_pattern(state: str) -> events.EventPattern:
+def alarm_state_pattern(state: str, ignore_prefix: str = "") -> events.EventPattern:
+    """An alarm entering `state`; alarms named `ignore_prefix...` (the drills' dead-man's
+    switch, docs/drills.md) are not the runbook's to handle."""
+    detail: dict[str, Any] = {"state": {"value": [state]}}
+    if ignore_prefix:
+        detail["alarmName"] = [{"anything-but": {"prefix": ignore_prefix}}]
     return events.EventPattern(
-        source=["aws.cloudwatch"],
-        detail_type=[ALARM_DETAIL_TYPE],
-        detail={"state": {"value": [state]}},
+        source=["aws.cloudwatch"], detail_type=[ALARM_DETAIL_TYPE], detail=detail
     )
+
+
+def drill_pattern() -> events.EventPattern:
+    """A drill (`runbook drill`, the drill schedule): ingested like a real signal."""
+    return events.EventPattern(source=[DRILL_SOURCE], detail_type=[DRILL_DETAIL_TYPE])
 
 
 def health_pattern() -> events.EventPattern:
@@ -113,18 +122,18 @@ class RuleSpec:
     step: str  # "ingest" | "recovery"
 
 
-def rule_specs() -> tuple[RuleSpec, ...]:
+def rule_specs(ignore_alarm_prefix: str = "") -> tuple[RuleSpec, ...]:
     return (
         RuleSpec(
             "AlarmRule",
             "CloudWatch alarm (metric or composite) entered ALARM: open or join an incident.",
-            alarm_state_pattern("ALARM"),
+            alarm_state_pattern("ALARM", ignore_alarm_prefix),
             "ingest",
         ),
         RuleSpec(
             "RecoveryRule",
             "CloudWatch alarm returned to OK: resume the incident (Incident Runbook).",
-            alarm_state_pattern("OK"),
+            alarm_state_pattern("OK", ignore_alarm_prefix),
             "recovery",
         ),
         RuleSpec(
@@ -145,6 +154,12 @@ def rule_specs() -> tuple[RuleSpec, ...]:
             codedeploy_failure_pattern(),
             "ingest",
         ),
+        RuleSpec(
+            "DrillRule",
+            "Drill (runbook drill or the drill schedule): open a drill incident (docs/drills.md).",
+            drill_pattern(),
+            "ingest",
+        ),
     )
 
 
@@ -162,6 +177,7 @@ class Triggers(Construct):
         recovery_watch: lambda_.IFunction,
         max_event_age_hours: int = 2,
         retry_attempts: int = 8,
+        ignore_alarm_prefix: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         functions = {"ingest": ingest, "recovery": recovery}
@@ -171,7 +187,7 @@ class Triggers(Construct):
         }
         self.rules: dict[str, events.Rule] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
-        for spec in rule_specs():
+        for spec in rule_specs(ignore_alarm_prefix):
             rule, queue = self._rule(
                 spec,
                 function=functions[spec.step],

@@ -106,8 +106,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "classified",
         extra={"severity": chosen.severity, "rule": chosen.rule, "response_plan": plan_id},
     )
-    if first_time:
+    if first_time and not incident.drill:  # drills never count as incidents
         metrics.add_dimension(name="severity", value=chosen.severity)
         metrics.add_metric(name="IncidentsOpened", unit=MetricUnit.Count, value=1)
+    elif first_time:
+        metrics.add_metric(name="DrillsOpened", unit=MetricUnit.Count, value=1)
     notification = build_notification(incident, cfg.timezone, aws.default_region() or "us-east-1")
     return {"incident": incident.to_state(), "notification": notification}

@@ -18,6 +18,7 @@ from oncall import respond
 from postmortem import gather
 from postmortem.channel import SecretSlackPoster
 from postmortem.delivery import ChannelPoster, TopicNotifier, announcement, deliver
+from postmortem.drill_metrics import count_drill
 from postmortem.render import PostmortemInput, render
 from postmortem.writer import PostmortemWriter
 from shared import aws
@@ -130,16 +131,21 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     channel = _channel_id(incident.channel, payload.response)
     delivery = deliver(incident, message, _notifier(), _poster(cfg), channel)
 
-    metrics.add_metric(name="PostmortemsWritten", unit=MetricUnit.Count, value=1)
     if any(v.startswith("failed") for v in delivery.values()):
         metrics.add_metric(name="PostmortemDeliveryFailed", unit=MetricUnit.Count, value=1)
-    if document.status == "RESOLVED" and payload.recovery.get("at"):
+    if incident.drill:  # never an incident figure; the dead-man's switch counts these
+        page = payload.response.get("page")
+        page_status = str(page.get("status", "")) if isinstance(page, dict) else ""
+        count_drill(metrics, incident, document.status, page_status)
+    elif document.status == "RESOLVED" and payload.recovery.get("at"):
         seconds = (
             parse_time(payload.recovery["at"]) - parse_time(incident.opened_at)
         ).total_seconds()
         metrics.add_metric(name="TimeToRecover", unit=MetricUnit.Seconds, value=max(seconds, 0))
     else:
         metrics.add_metric(name="IncidentsUnresolved", unit=MetricUnit.Count, value=1)
+    if not incident.drill:
+        metrics.add_metric(name="PostmortemsWritten", unit=MetricUnit.Count, value=1)
     logger.info(
         "postmortem written", extra={"uri": uri, "status": document.status, "delivery": delivery}
     )

@@ -62,8 +62,10 @@ def classifier(policy: SeverityPolicy) -> Any:
     return decide
 
 
-def _respond(outcome: Outcome, execution_arn: str | None) -> dict[str, Any]:
+def _respond(outcome: Outcome, execution_arn: str | None, drill: bool = False) -> dict[str, Any]:
     status, metric = STATUS[outcome.status]
+    if drill:  # drills never count as signals or incidents (docs/drills.md)
+        metric = "DrillSignals"
     if outcome.status == "duplicate" and execution_arn and outcome.start:
         status = "started"  # the opener never started the run: this delivery did
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
@@ -128,7 +130,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         )
     if outcome.incident_id and (outcome.upgraded_to or outcome.page_pending):
         _page_upgrade(repo, outcome.incident_id)
-    response = _respond(outcome, execution_arn)
+    response = _respond(outcome, execution_arn, drill=signal.kind == "drill")
     logger.info(
         "incident opened" if response["status"] == "started" else "ingested",
         extra={

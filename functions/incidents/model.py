@@ -30,6 +30,9 @@ STATE_FIELDS = (
     "region",
     "opened_at",
     "execution_arn",
+    "drill",
+    "drill_id",
+    "drill_target",
 )
 
 
@@ -131,6 +134,11 @@ class Incident(msgspec.Struct, kw_only=True):
     # workflow waits for one (a capability, like task_token).
     remediation: dict[str, Any] | None = None
     remediation_token: str | None = None
+    # A drill (docs/drills.md): not a real incident; `drill_target` is what it pages: the drill
+    # topic ("topic") or the response plans as a real incident ("rotation").
+    drill: bool | None = None
+    drill_id: str | None = None
+    drill_target: str | None = None
 
     def __repr__(self) -> str:
         return repr_without(self, "task_token", "remediation_token")

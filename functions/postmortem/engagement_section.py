@@ -95,17 +95,19 @@ def _plan_lines(engagement: Engagement, timezone: str) -> list[str]:
         f"{code_span(engagement.plan)}: {inline(status)}.",
         "",
     ]
+    names = {page.contact: page.contact_name for page in engagement.pages}
     if engagement.acknowledged_by and engagement.acknowledged_at:
+        by = engagement.acknowledged_by
+        who = f"{names[by]} ({by})" if by in names else by
         during = "" if engagement.ack_stage is None else f" during stage {engagement.ack_stage + 1}"
         lines += [
-            f"**Acknowledged by {inline(engagement.acknowledged_by)}** at "
+            f"**Acknowledged by {inline(who)}** at "
             f"{inline(_when(engagement.acknowledged_at, timezone))}{during}, "
             f"{duration(_seconds(engagement.started_at, engagement.acknowledged_at))} after "
             "the first page.",
             "",
         ]
     waited = dict(plan_runner.time_to_ack(engagement))
-    names = {page.contact: page.contact_name for page in engagement.pages}
     stage_rows = []
     for stage in engagement.stages:
         seconds = waited.get(stage.index)

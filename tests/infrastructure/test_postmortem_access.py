@@ -45,7 +45,7 @@ def test_notification_topic_arn_is_in_the_environment(synth: Synth) -> None:
 
 def test_publishes_to_the_notification_topic_only(synth: Synth) -> None:
     topics = _topics(synth)
-    assert set(topics) == {"critical", "high", "notification", "escalation"}
+    assert set(topics) == {"critical", "high", "notification", "escalation", "drill"}
     statement = _statement(synth, "sns:Publish")
     assert statement["Resource"] == {"Ref": topics["notification"]}
     assert _as_list(statement["Action"]) == ["sns:Publish"]

@@ -102,7 +102,8 @@ def test_the_example_compiles_with_every_feature() -> None:
     assert [s.duration_seconds for s in stages] == [300, 600, 900]
     assert [p.id for p in config.response_plans] == ["payments-critical", "databases", "default"]
     assert config.response_plans[0].slack_responders == ("U0DAVE0004",)
-    assert config.default_plan == ResponsePlan(id="default", severity="standard")
+    # The default pages the severity topics only, at the severity the rules decided.
+    assert config.default_plan == ResponsePlan(id="default")
     (rule,) = loaded.remediation.config.rules
     assert (rule.document, rule.match.causes) == (
         "AWS-RestartEC2Instance",

@@ -51,6 +51,7 @@ def test_every_contract_key_is_camel_case_in_cdk_json() -> None:
         "diagnosticsRoleName",
         "responseFile",
         "timeCompression",
+        "drill",
         "local",
     }
 

@@ -29,6 +29,8 @@ OUTPUTS = {
     *TOPIC_OUTPUTS,
     "ResponseConfigUri",
     "OnCallTableName",
+    "DrillTopicArn",
+    "DrillTarget",
 }
 
 # docs/contracts.md, "Lambda environment" (and "Paging, escalation and operator actions"):
@@ -122,7 +124,8 @@ def test_outputs_point_at_the_right_resources(synth: Synth) -> None:
     )
     # One topic per output: nothing pages on a topic meant for another severity.
     topic_ids = {_logical_id(synth, outputs[name]["Value"]) for name in TOPIC_OUTPUTS}
-    assert topic_ids == set(synth.resources("AWS::SNS::Topic"))
+    drill_topic = _logical_id(synth, outputs["DrillTopicArn"]["Value"])
+    assert topic_ids | {drill_topic} == set(synth.resources("AWS::SNS::Topic"))
     assert len(topic_ids) == len(TOPIC_OUTPUTS) == len(TOPICS)
     assert set(TOPIC_OUTPUTS.values()) == set(TOPICS)
 
@@ -331,7 +334,7 @@ def test_topics_are_encrypted_with_the_rotating_customer_key(synth: Synth) -> No
     ((key_id, key),) = keys.items()
     assert key["Properties"]["EnableKeyRotation"] is True
     topics = synth.resources("AWS::SNS::Topic")
-    assert len(topics) == len(TOPICS)
+    assert len(topics) == len(TOPICS) + 1  # and the drill topic
     for topic in topics.values():
         assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
 
@@ -387,7 +390,8 @@ def test_alarm_rules_route_to_their_function_with_dlq_and_retries(
     rules = [
         r["Properties"]
         for r in synth.resources("AWS::Events::Rule").values()
-        if r["Properties"].get("EventPattern", {}).get("detail") == {"state": {"value": [state]}}
+        if r["Properties"].get("EventPattern", {}).get("detail", {}).get("state")
+        == {"value": [state]}
     ]
     assert len(rules) == 1
     rule = rules[0]
@@ -415,8 +419,8 @@ def test_each_rule_has_its_own_dead_letter_queue(synth: Synth) -> None:
     ]
     # ALARM, OK, AWS Health, ECS task stopped, CodeDeploy failure (tests/infrastructure/
     # test_triggers.py checks each pattern), and every stopped ECS task to its log group
-    # (test_ecs_task_events.py).
-    assert len(queues) == len(set(queues)) == 6
+    # (test_ecs_task_events.py), and drills.
+    assert len(queues) == len(set(queues)) == 7
 
 
 def test_no_custom_resources_or_docker_needed(synth: Synth) -> None:

@@ -38,6 +38,7 @@ CONTRACT_SUBSTITUTIONS = {
     "HeartbeatSeconds",
     "StabilisationSeconds",
     "RemediationPollSeconds",
+    "DrillTopicArn",
 }
 
 
@@ -112,7 +113,10 @@ def test_topic_substitutions_point_at_the_topic_outputs(synth: Synth) -> None:
     for key in TOPIC_SUBSTITUTIONS:
         assert substitutions[key] == outputs[key]["Value"], key
     topics = {substitutions[key]["Ref"] for key in TOPIC_SUBSTITUTIONS}
-    assert topics == set(synth.resources("AWS::SNS::Topic"))  # four distinct topics
+    drill = substitutions["DrillTopicArn"]
+    assert drill == outputs["DrillTopicArn"]["Value"]
+    # four distinct topics, and the drill topic
+    assert topics | {drill["Ref"]} == set(synth.resources("AWS::SNS::Topic"))
     assert substitutions["RecoveryTimeoutSeconds"] == "3600"
     assert substitutions["HeartbeatSeconds"] == "300"
     assert substitutions["StabilisationSeconds"] == "300"
@@ -133,6 +137,7 @@ def test_each_page_goes_to_its_severitys_topic() -> None:
         "PageOnCallHigh": "${HighTopicArn}",
         "NotifyTeam": "${NotificationTopicArn}",
         "EscalateDirectly": "${EscalationTopicArn}",
+        "PageOnCallDrill": "${DrillTopicArn}",
     }
     branches = {
         name: {branch["StartAt"] for branch in ASL["States"][name]["Branches"]}
@@ -142,6 +147,20 @@ def test_each_page_goes_to_its_severitys_topic() -> None:
     assert "PageOnCallHigh" in branches["HighResponse"]
     assert "NotifyTeam" in branches["StandardResponse"]
     assert not {"PageOnCall", "PageOnCallHigh"} & branches["StandardResponse"]
+    drill = {branch["StartAt"] for branch in ASL["States"]["DrillResponse"]["Branches"]}
+    assert "PageOnCallDrill" in drill and not {"PageOnCall", "EngageResponders"} & drill
+
+
+def test_only_a_drill_to_the_drill_topic_takes_the_drill_response() -> None:
+    """The first choice: `drill_target` present and "topic"; a rotation drill (and every real
+    incident) goes on to the severity branches."""
+    first = ASL["States"]["DetermineResponse"]["Choices"][0]
+    assert first["Next"] == "DrillResponse"
+    assert first["And"] == [
+        {"Variable": "$.incident.drill_target", "IsPresent": True},
+        {"Variable": "$.incident.drill_target", "StringEquals": "topic"},
+    ]
+    assert ASL["States"]["DrillResponse"]["Next"] == "StartWaiting"
 
 
 def test_asl_is_jsonpath_only() -> None:

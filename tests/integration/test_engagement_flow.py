@@ -294,3 +294,49 @@ def test_exhausted_plan_pages_the_escalation_topic(
     assert answer["paged"] is True  # the escalation topic, as before people were declared
     assert answer["engagement"]["active"] is False
     assert stored(incident_table).engagement["status"] == "exhausted"
+
+
+def test_a_slack_channel_is_paged_as_a_direct_message(
+    moto: None, fake_slack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pager the steps build (oncall.wiring) sends a contact's `slack` channel as a DM
+    from the app; without a Slack secret it is a failed page, never an exception."""
+    from oncall import wiring
+    from oncall.engagement import PlannedPage
+    from shared.config import reset_settings
+
+    config = msgspec.convert(
+        {
+            "contacts": {
+                "erin": {
+                    "id": "erin",
+                    "name": "Erin Fischer",
+                    "channels": [{"name": "slack", "type": "slack", "address": "W0ERIN0005"}],
+                }
+            }
+        },
+        type(decode_config(b"{}")),
+    )
+    page = PlannedPage(
+        stage=0,
+        contact="erin",
+        contact_name="Erin Fischer",
+        channel="slack",
+        channel_type="slack",
+        via="contact",
+        due_at="2026-12-03T10:00:00Z",
+    )
+    assert wiring.pager().send(config, page, subject="[CRITICAL] x", message="body") == (
+        "failed",
+        "Slack not configured",
+    )
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="slack", SecretString=json.dumps({"bot_token": "xoxb-1", "signing_secret": "s"})
+    )
+    monkeypatch.setenv("SLACK_SECRET_NAME", "slack")
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.url.rstrip("/"))
+    reset_settings()
+    status, _ = wiring.pager().send(config, page, subject="[CRITICAL] x", message="body <b>")
+    assert status == "sent"
+    (dm,) = fake_slack.direct_messages("W0ERIN0005")
+    assert "[CRITICAL] x" in dm["text"] and "&lt;b&gt;" in dm["text"]
