@@ -27,6 +27,7 @@ from stacks.functions import (
     ENV_ECS_EVENTS_LOG_GROUP,
     ENV_ESCALATION_TOPIC,
     ENV_HIGH_TOPIC,
+    ENV_IGNORED_ALARM_PREFIX,
     ENV_INGEST_POLICY,
     ENV_LOOKBACK,
     ENV_MAX_ESCALATIONS,
@@ -228,6 +229,7 @@ class IncidentRunbookStack(Stack):
                 ENV_STATE_MACHINE: self.state_machine_arn,
                 ENV_SEVERITY_POLICY: settings.severity_policy_json(),
                 ENV_INGEST_POLICY: settings.ingest_policy_json(),
+                ENV_IGNORED_ALARM_PREFIX: drill_alarm_prefix(self.stack_name),
                 ENV_LOOKBACK: str(settings.diagnostics_lookback_minutes),
                 ENV_SLACK_SECRET: settings.slack_secret_name,
                 ENV_SLACK_RESPONDERS: json.dumps(list(settings.slack_responders)),
@@ -275,7 +277,6 @@ class IncidentRunbookStack(Stack):
             ingest=fns["ingest"],
             recovery=fns["recovery"],
             recovery_watch=fns["recovery_watch"],
-            ignore_alarm_prefix=drill_alarm_prefix(self.stack_name),
         )
 
         self._grant_state_machine((*topics.values(), self.drills.topic))

@@ -41,6 +41,7 @@ CONTRACT_ENV = {
     "STATE_MACHINE_ARN": {"ingest"},
     "SEVERITY_POLICY": {"classify", "ingest"},
     "INGEST_POLICY": {"ingest"},
+    "IGNORED_ALARM_PREFIX": {"ingest"},
     "DIAGNOSTICS_LOOKBACK_MINUTES": {"collect_diagnostics"},
     "SLACK_SECRET_NAME": set(SLACK_STEPS),
     "SLACK_RESPONDERS": {"create_channel", "remediate"},
