@@ -87,6 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     escalate.add_argument("--note", default="", help="why")
     escalate.add_argument("--by", default=None, help="who escalates (default: $USER)")
 
+    remediate = sub.add_parser(
+        "remediate", parents=[aws], help="approve or reject an incident's proposed remediation"
+    )
+    remediate.add_argument("incident_id")
+    decision = remediate.add_mutually_exclusive_group(required=True)
+    decision.add_argument("--approve", action="store_true", help="run it")
+    decision.add_argument("--reject", action="store_true", help="do not run it")
+    remediate.add_argument(
+        "--by", default="", help="your name, shown next to your IAM principal (recorded from STS)"
+    )
+    remediate.add_argument("--note", default="", help="why")
+
     pm = sub.add_parser("postmortem", parents=[aws], help="download an incident's postmortem")
     pm.add_argument("incident_id")
     pm.add_argument("--out", type=Path, help="file to write (default: print it)")
@@ -208,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "resolve": commands.resolve,
             "ack": commands.ack,
             "escalate": commands.escalate,
+            "remediate": commands.remediate,
             "postmortem": commands.postmortem,
         }[args.command]
         print(handler(ctx, args))

@@ -27,10 +27,13 @@ from stacks.functions import (
     ENV_ECS_EVENTS_LOG_GROUP,
     ENV_ESCALATION_TOPIC,
     ENV_HIGH_TOPIC,
+    ENV_IGNORED_ALARM_PREFIX,
     ENV_INGEST_POLICY,
     ENV_LOOKBACK,
     ENV_MAX_ESCALATIONS,
     ENV_ONCALL_TABLE,
+    ENV_REMEDIATION_CONFIG,
+    ENV_REMEDIATION_ROLE,
     ENV_RESPONSE_CONFIG,
     ENV_SEVERITY_POLICY,
     ENV_SLACK_RESPONDERS,
@@ -44,6 +47,7 @@ from stacks.functions import (
 from stacks.notifications import Notifications
 from stacks.oncall import OnCall, load_response
 from stacks.postmortem_access import grant_postmortem
+from stacks.remediation import RemediationAutomation, RemediationRules
 from stacks.settings import Settings, TopicName
 from stacks.storage import ARTIFACT_PREFIX, Storage
 from stacks.triggers import Triggers
@@ -91,6 +95,7 @@ STEP_SUBSTITUTIONS: dict[str, str] = {
     "CheckStabilityFunctionArn": "check_stability",
     "EscalateFunctionArn": "escalate",
     "EngageFunctionArn": "engage",
+    "RemediateFunctionArn": "remediate",
     "CreatePostmortemFunctionArn": "create_postmortem",
 }
 
@@ -111,8 +116,13 @@ SLACK_STEPS = (
     "escalate",
     "check_stability",
     "slack_actions",
+    "remediate",
     "create_postmortem",
 )
+# How often the workflow looks at a running remediation (compressed like the stages).
+REMEDIATION_POLL_SECONDS = 20
+# The evidence documents the remediation step compares (the first run and the re-runs).
+REMEDIATION_EVIDENCE = "incidents/*/diagnostics*.json"
 
 
 class IncidentRunbookStack(Stack):
@@ -175,6 +185,20 @@ class IncidentRunbookStack(Stack):
             encryption_key=self.key,
             removal_policy=data_removal,
         )
+        # Remediation (docs/remediation.md): the compiled rules for the functions, and the
+        # automation role and team documents only when some rule exists.
+        self.remediation_rules = RemediationRules(
+            self,
+            "RemediationRules",
+            config=self.response.remediation.config,
+            time_compression=settings.time_compression,
+        )
+        self.remediation: RemediationAutomation | None = None
+        if self.response.remediation.config.rules:
+            self.remediation = RemediationAutomation(
+                self, "Remediation", section=self.response.remediation
+            )
+        remediation_env = self.remediation.environment() if self.remediation else {}
         # Drills (docs/drills.md): the drill topic; the schedule and dead-man's switch if set.
         self.drills = Drills(
             self,
@@ -205,6 +229,7 @@ class IncidentRunbookStack(Stack):
                 ENV_STATE_MACHINE: self.state_machine_arn,
                 ENV_SEVERITY_POLICY: settings.severity_policy_json(),
                 ENV_INGEST_POLICY: settings.ingest_policy_json(),
+                ENV_IGNORED_ALARM_PREFIX: drill_alarm_prefix(self.stack_name),
                 ENV_LOOKBACK: str(settings.diagnostics_lookback_minutes),
                 ENV_SLACK_SECRET: settings.slack_secret_name,
                 ENV_SLACK_RESPONDERS: json.dumps(list(settings.slack_responders)),
@@ -217,6 +242,8 @@ class IncidentRunbookStack(Stack):
                 ENV_RESPONSE_CONFIG: self.oncall.config_asset.s3_object_url,
                 ENV_ONCALL_TABLE: self.oncall.overrides_table.table_name,
                 ENV_CONTACT_TOPIC_PREFIX: contact_topic_prefix,
+                ENV_REMEDIATION_CONFIG: self.remediation_rules.asset.s3_object_url,
+                ENV_REMEDIATION_ROLE: remediation_env.get(ENV_REMEDIATION_ROLE, ""),
             },
             log_retention=log_retention,
             log_removal_policy=log_removal,
@@ -236,6 +263,9 @@ class IncidentRunbookStack(Stack):
                 "RecoveryTimeoutSeconds": str(settings.recovery_timeout_seconds),
                 "HeartbeatSeconds": str(settings.state_heartbeat_seconds()),
                 "StabilisationSeconds": str(settings.stabilisation_seconds),
+                "RemediationPollSeconds": str(
+                    max(2, REMEDIATION_POLL_SECONDS // settings.time_compression)
+                ),
                 "DrillTopicArn": self.drills.topic.topic_arn,
             },
             log_retention=log_retention,
@@ -247,7 +277,6 @@ class IncidentRunbookStack(Stack):
             ingest=fns["ingest"],
             recovery=fns["recovery"],
             recovery_watch=fns["recovery_watch"],
-            ignore_alarm_prefix=drill_alarm_prefix(self.stack_name),
         )
 
         self._grant_state_machine((*topics.values(), self.drills.topic))
@@ -408,6 +437,33 @@ class IncidentRunbookStack(Stack):
 
         self._grant_diagnostics()
         self._grant_oncall()
+        self._grant_remediation()
+
+    def _grant_remediation(self) -> None:
+        """Read the rules and the evidence, resume the workflow with a decision; start,
+        follow and stop exactly the rules' runbooks (only when some rule exists)."""
+        function = self.functions["remediate"]
+        role = self.functions.roles["remediate"]
+        self.remediation_rules.grant_read(function)
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:SendTaskSuccess"], resources=[self.state_machine_arn]
+            )
+        )
+        bucket = self.storage.artifact_bucket
+        evidence = bucket.arn_for_objects(REMEDIATION_EVIDENCE)
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[evidence])
+        )
+        self.key.grant_decrypt(function)
+        nag.iam5(
+            role,
+            f"Resource::{nag.arn_ref(bucket)}/{REMEDIATION_EVIDENCE}",
+            "Reads only the diagnostics evidence documents (before and after a remediation); "
+            "the * is the incident id and the run's phase, known at run time.",
+        )
+        if self.remediation is not None:
+            self.remediation.grant_run(function, role)
 
     def _grant_oncall(self) -> None:
         """Read the declaration (classify, create_channel, engage, escalate); page people and

@@ -33,14 +33,14 @@ CODEDEPLOY_DETAIL_TYPE = "CodeDeploy Deployment State-change Notification"
 ECS_SCALING_REASON = "Scaling activity initiated by"
 
 
-def alarm_state_pattern(state: str, ignore_prefix: str = "") -> events.EventPattern:
-    """An alarm entering `state`; alarms named `ignore_prefix...` (the drills' dead-man's
-    switch, docs/drills.md) are not the runbook's to handle."""
-    detail: dict[str, Any] = {"state": {"value": [state]}}
-    if ignore_prefix:
-        detail["alarmName"] = [{"anything-but": {"prefix": ignore_prefix}}]
+def alarm_state_pattern(state: str) -> events.EventPattern:
+    """An alarm entering `state`. Nothing else is required of the event, so a malformed one
+    still reaches ingest and becomes an error record; the alarms that are not the runbook's
+    to handle (the drills' dead-man's switch) are set aside by ingest, which says so."""
     return events.EventPattern(
-        source=["aws.cloudwatch"], detail_type=[ALARM_DETAIL_TYPE], detail=detail
+        source=["aws.cloudwatch"],
+        detail_type=[ALARM_DETAIL_TYPE],
+        detail={"state": {"value": [state]}},
     )
 
 
@@ -122,18 +122,18 @@ class RuleSpec:
     step: str  # "ingest" | "recovery"
 
 
-def rule_specs(ignore_alarm_prefix: str = "") -> tuple[RuleSpec, ...]:
+def rule_specs() -> tuple[RuleSpec, ...]:
     return (
         RuleSpec(
             "AlarmRule",
             "CloudWatch alarm (metric or composite) entered ALARM: open or join an incident.",
-            alarm_state_pattern("ALARM", ignore_alarm_prefix),
+            alarm_state_pattern("ALARM"),
             "ingest",
         ),
         RuleSpec(
             "RecoveryRule",
             "CloudWatch alarm returned to OK: resume the incident (Incident Runbook).",
-            alarm_state_pattern("OK", ignore_alarm_prefix),
+            alarm_state_pattern("OK"),
             "recovery",
         ),
         RuleSpec(
@@ -177,7 +177,6 @@ class Triggers(Construct):
         recovery_watch: lambda_.IFunction,
         max_event_age_hours: int = 2,
         retry_attempts: int = 8,
-        ignore_alarm_prefix: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         functions = {"ingest": ingest, "recovery": recovery}
@@ -187,7 +186,7 @@ class Triggers(Construct):
         }
         self.rules: dict[str, events.Rule] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
-        for spec in rule_specs(ignore_alarm_prefix):
+        for spec in rule_specs():
             rule, queue = self._rule(
                 spec,
                 function=functions[spec.step],

@@ -129,6 +129,11 @@ class Incident(msgspec.Struct, kw_only=True):
     # OpsCenter (docs/oncall.md, "OpsCenter"): the incident's OpsItem, or why there is none.
     ops_item_id: str | None = None
     ops_item_problem: str | None = None
+    # Remediation (docs/remediation.md): remediation.record.RemediationRecord as plain data
+    # (proposal, decision, run, before/after), and the decision's task token while the
+    # workflow waits for one (a capability, like task_token).
+    remediation: dict[str, Any] | None = None
+    remediation_token: str | None = None
     # A drill (docs/drills.md): not a real incident; `drill_target` is what it pages: the drill
     # topic ("topic") or the response plans as a real incident ("rotation").
     drill: bool | None = None
@@ -136,7 +141,7 @@ class Incident(msgspec.Struct, kw_only=True):
     drill_target: str | None = None
 
     def __repr__(self) -> str:
-        return repr_without(self, "task_token")
+        return repr_without(self, "task_token", "remediation_token")
 
     @property
     def is_open(self) -> bool:

@@ -108,12 +108,17 @@ def test_the_switch_breaches_on_missing_drills_and_notifies_its_own_topic(
     assert subscriptions == [{"Protocol": "sms", "TopicArn": topic, "Endpoint": "+15555550100"}]
 
 
-def test_the_runbooks_alarm_rules_ignore_the_switch(scheduled: dict[str, Any]) -> None:
-    def event(name: str, state: str) -> dict[str, Any]:
+def test_ingest_sets_the_switch_aside_and_the_alarm_rules_drop_nothing(
+    scheduled: dict[str, Any],
+) -> None:
+    """The alarm rules match every alarm event (a malformed one must reach ingest and become
+    an error record); ingest is told the runbook's own alarms' prefix and sets them aside."""
+
+    def event(detail: dict[str, Any]) -> dict[str, Any]:
         return {
             "source": "aws.cloudwatch",
             "detail-type": "CloudWatch Alarm State Change",
-            "detail": {"alarmName": name, "state": {"value": state}},
+            "detail": detail,
         }
 
     alarm_rules = [
@@ -125,8 +130,19 @@ def test_the_runbooks_alarm_rules_ignore_the_switch(scheduled: dict[str, Any]) -
     for pattern in alarm_rules:
         matcher = EventPattern(json.dumps(pattern), pattern)
         state = pattern["detail"]["state"]["value"][0]
-        assert not matcher.matches_event(event("IncidentRunbook-drill-dead-mans-switch", state))
-        assert matcher.matches_event(event("orders-api-errors", state))
+        for detail in (
+            {"alarmName": "IncidentRunbook-drill-dead-mans-switch", "state": {"value": state}},
+            {"alarmName": 7, "state": {"value": state}},
+            {"state": {"value": state}},
+        ):
+            assert matcher.matches_event(event(detail))
+    (ingest,) = [
+        f
+        for f in _of(scheduled, "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "handlers.ingest.lambda_handler"
+    ]
+    variables = ingest["Properties"]["Environment"]["Variables"]
+    assert variables["IGNORED_ALARM_PREFIX"] == "IncidentRunbook-drill-"
 
 
 def test_paused_creates_the_schedule_disabled_and_the_switch_silent(tmp_path: Path) -> None:

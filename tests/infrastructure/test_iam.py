@@ -154,7 +154,7 @@ STATE_MACHINE_ARN_SUFFIX = ":stateMachine:IncidentRunbook-incident-response"
 # the watch (missed recoveries) and, once it is part of the stack, Slack's Resolve button.
 TOKEN_SENDERS = tuple(
     step
-    for step in ("monitor_recovery", "recovery", "recovery_watch", "slack_actions")
+    for step in ("monitor_recovery", "recovery", "recovery_watch", "slack_actions", "remediate")
     if step in STEPS
 )
 
@@ -305,7 +305,8 @@ def test_steps_write_artifacts_only_under_incidents(synth: Synth) -> None:
         join = statement["Resource"]["Fn::Join"][1]
         assert join[-1] == "/incidents/*"
     readers = {"classify", "create_channel", "engage", "escalate"}
-    for step in set(STEPS) - {"collect_diagnostics", "create_postmortem"}:
+    # remediate reads its rules' object and the evidence (test_remediation_access.py).
+    for step in set(STEPS) - {"collect_diagnostics", "create_postmortem", "remediate"}:
         statements = _role_statements(synth, step)
         s3 = [s for s in statements if any(a.startswith("s3:") for a in _as_list(s["Action"]))]
         if step not in readers:

@@ -41,9 +41,10 @@ CONTRACT_ENV = {
     "STATE_MACHINE_ARN": {"ingest"},
     "SEVERITY_POLICY": {"classify", "ingest"},
     "INGEST_POLICY": {"ingest"},
+    "IGNORED_ALARM_PREFIX": {"ingest"},
     "DIAGNOSTICS_LOOKBACK_MINUTES": {"collect_diagnostics"},
     "SLACK_SECRET_NAME": set(SLACK_STEPS),
-    "SLACK_RESPONDERS": {"create_channel"},
+    "SLACK_RESPONDERS": {"create_channel", "remediate"},
     "TIMEZONE": {
         "ingest",
         "classify",
@@ -51,6 +52,7 @@ CONTRACT_ENV = {
         "engage",
         "escalate",
         "create_postmortem",
+        "remediate",
     },
     "NOTIFICATION_TOPIC_ARN": {"create_postmortem"},
     "ESCALATION_TOPIC_ARN": {"escalate"},
@@ -62,6 +64,8 @@ CONTRACT_ENV = {
     "RESPONSE_CONFIG_URI": {"classify", "create_channel", "engage", "escalate"},
     "ONCALL_TABLE_NAME": {"engage", "escalate"},
     "CONTACT_TOPIC_PREFIX": {"engage", "escalate"},
+    "REMEDIATION_CONFIG_URI": {"remediate"},
+    "REMEDIATION_ROLE_ARN": {"remediate"},
 }
 # The steps CONTRACT_ENV describes in full; a step added later (the Slack actions function)
 # is held to the variables of the contract but not to an exact set until it is listed here.
@@ -77,6 +81,7 @@ DESCRIBED_STEPS = {
     "check_stability",
     "recovery_watch",
     "create_postmortem",
+    "remediate",
 } | ({"slack_actions"} & set(STEPS))
 POWERTOOLS_ENV = {
     "POWERTOOLS_SERVICE_NAME": "incident-runbook",
