@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from runbook import STACK_NAME, commands
+from runbook import STACK_NAME, commands, oncall
 from runbook.context import Context
 from runbook.errors import CliError
 from runbook.replay import command as replay_command
@@ -88,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     escalate.add_argument("--note", default="", help="why")
     escalate.add_argument("--by", default=None, help="who escalates (default: $USER)")
 
+    remediate = sub.add_parser(
+        "remediate", parents=[aws], help="approve or reject an incident's proposed remediation"
+    )
+    remediate.add_argument("incident_id")
+    decision = remediate.add_mutually_exclusive_group(required=True)
+    decision.add_argument("--approve", action="store_true", help="run it")
+    decision.add_argument("--reject", action="store_true", help="do not run it")
+    remediate.add_argument(
+        "--by", default="", help="your name, shown next to your IAM principal (recorded from STS)"
+    )
+    remediate.add_argument("--note", default="", help="why")
+
     pm = sub.add_parser("postmortem", parents=[aws], help="download an incident's postmortem")
     pm.add_argument("incident_id")
     pm.add_argument("--out", type=Path, help="file to write (default: print it)")
@@ -102,9 +114,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=DEFAULT_LOCAL_PORT)
     demo.add_argument("--workdir", type=Path, default=None)
 
+    drill = sub.add_parser(
+        "drill",
+        parents=[aws],
+        help="run a drill through the real entry path; print time to page/diagnostics/postmortem",
+    )
+    drill.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds each step may take from the drill's start (default %(default)s)",
+    )
+    drill.add_argument(
+        "--target",
+        choices=("topic", "rotation"),
+        default=None,
+        help="what to page (default: the stack's drill.target setting)",
+    )
+
     sub.add_parser("synth", help="synthesise the CDK app into cdk.out (cdk-nag runs)")
     _add_import(sub)
     replay_command.add_parser(sub)  # `runbook replay` (docs/replay.md): its own args.run
+    oncall.add_parser(sub, aws)
     return parser
 
 
@@ -178,6 +209,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             region=args.region,
             stack_name=args.stack_name,
         )
+        if args.command == "oncall":
+            print(oncall.run(ctx, args))
+            return 0
+        if args.command == "drill":
+            from runbook.drill import drill_command
+
+            print(drill_command(ctx, args.timeout, args.target, args.json))
+            return 0
         handler = {
             "start": commands.start,
             "list": commands.list_incidents,
@@ -185,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "resolve": commands.resolve,
             "ack": commands.ack,
             "escalate": commands.escalate,
+            "remediate": commands.remediate,
             "postmortem": commands.postmortem,
         }[args.command]
         print(handler(ctx, args))

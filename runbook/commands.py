@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -125,6 +125,7 @@ def _get_incident(ctx: Context, incident_id: str) -> dict[str, Any]:
 def show(ctx: Context, args: argparse.Namespace) -> str:
     item = _get_incident(ctx, args.incident_id)
     item.pop("task_token", None)  # a live credential for the workflow: never print it
+    item.pop("remediation_token", None)
     execution: dict[str, Any] = {}
     if item.get("execution_arn"):
         try:
@@ -152,6 +153,7 @@ def show(ctx: Context, args: argparse.Namespace) -> str:
             ("Channel", (item.get("channel") or {}).get("name")),
             ("Acknowledged", _acknowledged(item)),
             ("Escalations", item.get("escalation_count")),
+            ("Remediation", _remediation(item)),
             ("Postmortem", item.get("postmortem_uri")),
             ("Summary", item.get("postmortem_summary")),
             ("Resolved by", item.get("resolved_by")),
@@ -225,6 +227,61 @@ def ack(ctx: Context, args: argparse.Namespace) -> str:
         f"Acknowledged {args.incident_id} as {incident.acknowledged_by}: no more escalation "
         "pages; resolve it with `runbook resolve` when it is fixed."
     )
+
+
+def _remediation(item: dict[str, Any]) -> str | None:
+    """The proposal and where it stands, one line (`runbook show`)."""
+    record = item.get("remediation") or {}
+    proposal = record.get("proposal")
+    if not proposal:
+        reason = (record.get("no_proposal") or {}).get("reason")
+        return f"none: {reason}" if reason else None
+    line = f"{proposal['document_name']} on {', '.join(proposal.get('targets') or []) or '-'}"
+    decision = record.get("decision")
+    if not decision:
+        return f"{line}: proposed, waits for a decision until {proposal.get('expires_at')}"
+    who = decision.get("label") or decision.get("by") or "nobody"
+    state = f"{line}: {decision.get('outcome')} by {who}"
+    execution = record.get("execution") or {}
+    return f"{state}; run {execution.get('outcome')}" if execution else state
+
+
+def remediate(ctx: Context, args: argparse.Namespace) -> str:
+    """Decide on the proposed remediation as the caller's IAM principal (STS), with `--by`
+    as the display name; the waiting workflow runs it (approve) or not (reject)."""
+    from remediation.decisions import Decisions
+
+    try:
+        principal = str(ctx.client("sts").get_caller_identity()["Arn"])
+    except ClientError as err:
+        raise CliError(f"cannot tell who you are (STS GetCallerIdentity): {err}") from None
+    verb: Literal["approve", "reject"] = "approve" if args.approve else "reject"
+    decisions = Decisions(ctx.table(), ctx.client("stepfunctions"))
+    decision = _act(
+        args,
+        lambda: decisions.decide(
+            args.incident_id,
+            verb,
+            by=principal,
+            via="cli",
+            at=datetime.now(UTC),
+            label=args.by,
+            note=args.note,
+        ),
+    )
+    if args.json:
+        return to_json({"incident_id": args.incident_id, **_plain(decision)})
+    who = f"{args.by} ({principal})" if args.by else principal
+    if decision.outcome == "approved":
+        return f"Approved the remediation of {args.incident_id} as {who}: the workflow runs it."
+    return f"Rejected the remediation of {args.incident_id} as {who}: it does not run."
+
+
+def _plain(record: Any) -> dict[str, Any]:
+    import msgspec
+
+    plain: dict[str, Any] = msgspec.to_builtins(record)
+    return plain
 
 
 def escalate(ctx: Context, args: argparse.Namespace) -> str:

@@ -25,7 +25,7 @@ from runbook.context import Context
 from runbook.errors import CliError
 
 T = TypeVar("T")
-FUNCTION = "orders-api"
+FUNCTION = "payments-api"  # the example declaration pages the payments rotation for it
 
 
 def alarm_name(function: str) -> str:
@@ -184,6 +184,17 @@ def _incident_for_alarm(ctx: Context, alarm: str) -> dict[str, Any] | None:
     return None
 
 
+def _engaged(ctx: Context, alarm: str) -> dict[str, Any] | None:
+    """The incident's escalation plan once its first pages went out (docs/oncall.md)."""
+    item = _incident_for_alarm(ctx, alarm) or {}
+    engagement = item.get("engagement")
+    if isinstance(engagement, dict) and any(
+        p.get("status") != "pending" for p in engagement.get("pages", [])
+    ):
+        return engagement
+    return None
+
+
 def _read_s3(ctx: Context, uri: str) -> str:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     return str(ctx.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"))
@@ -271,6 +282,17 @@ def run_scenario(
         return item if item and item.get("status") == "MONITORING" else None
 
     incident = wait_for("the recovery wait", monitoring, timeout=120)
+    engaged = wait_for("the on-call person's page", lambda: _engaged(ctx, alarm), timeout=60)
+    plan = engaged["plan"]
+    _say(f"People engaged (response plan {engaged['response_plan']}, escalation plan {plan}):")
+    for page in engaged["pages"]:
+        if page.get("status") == "pending":
+            continue
+        via = str(page["via"]).replace("rotation:", "on call in rotation ")
+        print(
+            f"    | PAGED {page['contact_name']} via {page['channel']} "
+            f"({page['channel_type']}, stage {int(page['stage']) + 1}, {via}): {page['status']}"
+        )
     evidence_uri = f"s3://{outputs['ArtifactBucketName']}/incidents/{incident_id}/diagnostics.json"
     evidence = json.loads(
         wait_for("the diagnostics evidence", lambda: _try_read_s3(ctx, evidence_uri))

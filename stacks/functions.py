@@ -29,12 +29,18 @@ ENV_SLACK_SECRET = "SLACK_SECRET_NAME"  # noqa: S105 - a variable name, not a se
 ENV_TIMEZONE = "TIMEZONE"
 ENV_DIAGNOSTICS_ROLE = "DIAGNOSTICS_ROLE_NAME"  # optional: set by the stack only when configured
 ENV_INGEST_POLICY = "INGEST_POLICY"
+ENV_IGNORED_ALARM_PREFIX = "IGNORED_ALARM_PREFIX"
 ENV_ESCALATION_TOPIC = "ESCALATION_TOPIC_ARN"
 ENV_CRITICAL_TOPIC = "CRITICAL_TOPIC_ARN"
 ENV_HIGH_TOPIC = "HIGH_TOPIC_ARN"
 ENV_MAX_ESCALATIONS = "MAX_ESCALATIONS"
 ENV_SLACK_RESPONDERS = "SLACK_RESPONDERS"
 ENV_ECS_EVENTS_LOG_GROUP = "ECS_EVENTS_LOG_GROUP"
+ENV_RESPONSE_CONFIG = "RESPONSE_CONFIG_URI"
+ENV_ONCALL_TABLE = "ONCALL_TABLE_NAME"
+ENV_CONTACT_TOPIC_PREFIX = "CONTACT_TOPIC_PREFIX"
+ENV_REMEDIATION_CONFIG = "REMEDIATION_CONFIG_URI"
+ENV_REMEDIATION_ROLE = "REMEDIATION_ROLE_ARN"  # "" when no remediation rule exists
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ SPECS: tuple[FunctionSpec, ...] = (
             ENV_STATE_MACHINE,
             ENV_SEVERITY_POLICY,
             ENV_INGEST_POLICY,
+            ENV_IGNORED_ALARM_PREFIX,
             ENV_CRITICAL_TOPIC,
             ENV_HIGH_TOPIC,
             ENV_TIMEZONE,
@@ -73,7 +80,7 @@ SPECS: tuple[FunctionSpec, ...] = (
         "Opens or loads the incident record and decides its severity.",
         30,
         256,
-        (ENV_TABLE, ENV_SEVERITY_POLICY, ENV_TIMEZONE),
+        (ENV_TABLE, ENV_SEVERITY_POLICY, ENV_TIMEZONE, ENV_RESPONSE_CONFIG),
     ),
     FunctionSpec(
         "collect_diagnostics",
@@ -89,7 +96,23 @@ SPECS: tuple[FunctionSpec, ...] = (
         "Creates the incident's Slack channel (skipped when Slack is not configured).",
         30,
         256,
-        (ENV_TABLE, ENV_SLACK_SECRET, ENV_SLACK_RESPONDERS, ENV_TIMEZONE),
+        (ENV_TABLE, ENV_SLACK_SECRET, ENV_SLACK_RESPONDERS, ENV_TIMEZONE, ENV_RESPONSE_CONFIG),
+    ),
+    FunctionSpec(
+        "engage",
+        "EngageResponders",
+        "Engages the response plan's escalation plan (each person through their own "
+        "channels) and opens the incident's OpsItem.",
+        30,
+        256,
+        (
+            ENV_TABLE,
+            ENV_TIMEZONE,
+            ENV_SLACK_SECRET,
+            ENV_RESPONSE_CONFIG,
+            ENV_ONCALL_TABLE,
+            ENV_CONTACT_TOPIC_PREFIX,
+        ),
     ),
     FunctionSpec(
         "monitor_recovery",
@@ -114,7 +137,16 @@ SPECS: tuple[FunctionSpec, ...] = (
         "the configured number of escalations.",
         30,
         256,
-        (ENV_TABLE, ENV_ESCALATION_TOPIC, ENV_MAX_ESCALATIONS, ENV_TIMEZONE, ENV_SLACK_SECRET),
+        (
+            ENV_TABLE,
+            ENV_ESCALATION_TOPIC,
+            ENV_MAX_ESCALATIONS,
+            ENV_TIMEZONE,
+            ENV_SLACK_SECRET,
+            ENV_RESPONSE_CONFIG,
+            ENV_ONCALL_TABLE,
+            ENV_CONTACT_TOPIC_PREFIX,
+        ),
     ),
     FunctionSpec(
         "check_stability",
@@ -140,6 +172,22 @@ SPECS: tuple[FunctionSpec, ...] = (
         10,
         256,
         (ENV_TABLE, ENV_SLACK_SECRET),
+    ),
+    FunctionSpec(
+        "remediate",
+        "Remediate",
+        "The remediation branch: proposes the matching rule's SSM Automation runbook, keeps the "
+        "decision's token, runs an approved one and follows it, compares the diagnostics.",
+        30,
+        256,
+        (
+            ENV_TABLE,
+            ENV_SLACK_SECRET,
+            ENV_SLACK_RESPONDERS,
+            ENV_TIMEZONE,
+            ENV_REMEDIATION_CONFIG,
+            ENV_REMEDIATION_ROLE,
+        ),
     ),
     FunctionSpec(
         "create_postmortem",

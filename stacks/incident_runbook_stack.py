@@ -17,17 +17,24 @@ from constructs import Construct
 from stacks import nag
 from stacks.callback_api import SlackCallbackApi
 from stacks.diagnostics_access import grant_diagnostics
+from stacks.drills import Drills, dead_mans_alarm_name, drill_alarm_prefix
 from stacks.ecs_task_events import EcsTaskEvents
 from stacks.functions import (
     ENV_BUCKET,
+    ENV_CONTACT_TOPIC_PREFIX,
     ENV_CRITICAL_TOPIC,
     ENV_DIAGNOSTICS_ROLE,
     ENV_ECS_EVENTS_LOG_GROUP,
     ENV_ESCALATION_TOPIC,
     ENV_HIGH_TOPIC,
+    ENV_IGNORED_ALARM_PREFIX,
     ENV_INGEST_POLICY,
     ENV_LOOKBACK,
     ENV_MAX_ESCALATIONS,
+    ENV_ONCALL_TABLE,
+    ENV_REMEDIATION_CONFIG,
+    ENV_REMEDIATION_ROLE,
+    ENV_RESPONSE_CONFIG,
     ENV_SEVERITY_POLICY,
     ENV_SLACK_RESPONDERS,
     ENV_SLACK_SECRET,
@@ -38,7 +45,9 @@ from stacks.functions import (
     RunbookFunctions,
 )
 from stacks.notifications import Notifications
+from stacks.oncall import OnCall, load_response
 from stacks.postmortem_access import grant_postmortem
+from stacks.remediation import RemediationAutomation, RemediationRules
 from stacks.settings import Settings, TopicName
 from stacks.storage import ARTIFACT_PREFIX, Storage
 from stacks.triggers import Triggers
@@ -85,6 +94,8 @@ STEP_SUBSTITUTIONS: dict[str, str] = {
     "MonitorRecoveryFunctionArn": "monitor_recovery",
     "CheckStabilityFunctionArn": "check_stability",
     "EscalateFunctionArn": "escalate",
+    "EngageFunctionArn": "engage",
+    "RemediateFunctionArn": "remediate",
     "CreatePostmortemFunctionArn": "create_postmortem",
 }
 
@@ -100,12 +111,18 @@ TOPIC_SUBSTITUTIONS: dict[str, TopicName] = {
 # The steps that talk to Slack (and so read its secret when one is configured).
 SLACK_STEPS = (
     "create_channel",
+    "engage",
     "recovery",
     "escalate",
     "check_stability",
     "slack_actions",
+    "remediate",
     "create_postmortem",
 )
+# How often the workflow looks at a running remediation (compressed like the stages).
+REMEDIATION_POLL_SECONDS = 20
+# The evidence documents the remediation step compares (the first run and the re-runs).
+REMEDIATION_EVIDENCE = "incidents/*/diagnostics*.json"
 
 
 class IncidentRunbookStack(Stack):
@@ -157,6 +174,43 @@ class IncidentRunbookStack(Stack):
             self, "Notifications", encryption_key=self.key, subscribers=settings.subscriptions
         )
 
+        # People: the response declaration (validated here, at synth), each contact's topic,
+        # the overrides table (docs/oncall.md).
+        self.response = load_response(settings, REPO_ROOT, self.stack_name)
+        self.oncall = OnCall(
+            self,
+            "OnCall",
+            config=self.response.config,
+            stack_name=self.stack_name,
+            encryption_key=self.key,
+            removal_policy=data_removal,
+        )
+        # Remediation (docs/remediation.md): the compiled rules for the functions, and the
+        # automation role and team documents only when some rule exists.
+        self.remediation_rules = RemediationRules(
+            self,
+            "RemediationRules",
+            config=self.response.remediation.config,
+            time_compression=settings.time_compression,
+        )
+        self.remediation: RemediationAutomation | None = None
+        if self.response.remediation.config.rules:
+            self.remediation = RemediationAutomation(
+                self, "Remediation", section=self.response.remediation
+            )
+        remediation_env = self.remediation.environment() if self.remediation else {}
+        # Drills (docs/drills.md): the drill topic; the schedule and dead-man's switch if set.
+        self.drills = Drills(
+            self,
+            "Drills",
+            settings=settings.drill,
+            stack_name=self.stack_name,
+            encryption_key=self.key,
+        )
+        contact_topic_prefix = self.format_arn(
+            service="sns", resource=f"{self.stack_name}-contact-"
+        )
+
         # Stopped ECS tasks, kept for the diagnostics' stop-reason query (which reads the
         # group's name from the environment).
         self.ecs_task_events = EcsTaskEvents(
@@ -175,6 +229,7 @@ class IncidentRunbookStack(Stack):
                 ENV_STATE_MACHINE: self.state_machine_arn,
                 ENV_SEVERITY_POLICY: settings.severity_policy_json(),
                 ENV_INGEST_POLICY: settings.ingest_policy_json(),
+                ENV_IGNORED_ALARM_PREFIX: drill_alarm_prefix(self.stack_name),
                 ENV_LOOKBACK: str(settings.diagnostics_lookback_minutes),
                 ENV_SLACK_SECRET: settings.slack_secret_name,
                 ENV_SLACK_RESPONDERS: json.dumps(list(settings.slack_responders)),
@@ -184,6 +239,11 @@ class IncidentRunbookStack(Stack):
                 ENV_HIGH_TOPIC: self.notifications.topics["high"].topic_arn,
                 ENV_MAX_ESCALATIONS: str(settings.max_escalations),
                 ENV_ECS_EVENTS_LOG_GROUP: self.ecs_task_events.log_group.log_group_name,
+                ENV_RESPONSE_CONFIG: self.oncall.config_asset.s3_object_url,
+                ENV_ONCALL_TABLE: self.oncall.overrides_table.table_name,
+                ENV_CONTACT_TOPIC_PREFIX: contact_topic_prefix,
+                ENV_REMEDIATION_CONFIG: self.remediation_rules.asset.s3_object_url,
+                ENV_REMEDIATION_ROLE: remediation_env.get(ENV_REMEDIATION_ROLE, ""),
             },
             log_retention=log_retention,
             log_removal_policy=log_removal,
@@ -203,6 +263,10 @@ class IncidentRunbookStack(Stack):
                 "RecoveryTimeoutSeconds": str(settings.recovery_timeout_seconds),
                 "HeartbeatSeconds": str(settings.state_heartbeat_seconds()),
                 "StabilisationSeconds": str(settings.stabilisation_seconds),
+                "RemediationPollSeconds": str(
+                    max(2, REMEDIATION_POLL_SECONDS // settings.time_compression)
+                ),
+                "DrillTopicArn": self.drills.topic.topic_arn,
             },
             log_retention=log_retention,
             log_removal_policy=log_removal,
@@ -215,7 +279,7 @@ class IncidentRunbookStack(Stack):
             recovery_watch=fns["recovery_watch"],
         )
 
-        self._grant_state_machine(tuple(topics.values()))
+        self._grant_state_machine((*topics.values(), self.drills.topic))
         self._grant_functions()
         self._grant_postmortem()
         self.callback_api = self._callback_api(log_retention, log_removal)
@@ -372,6 +436,72 @@ class IncidentRunbookStack(Stack):
             )
 
         self._grant_diagnostics()
+        self._grant_oncall()
+        self._grant_remediation()
+
+    def _grant_remediation(self) -> None:
+        """Read the rules and the evidence, resume the workflow with a decision; start,
+        follow and stop exactly the rules' runbooks (only when some rule exists)."""
+        function = self.functions["remediate"]
+        role = self.functions.roles["remediate"]
+        self.remediation_rules.grant_read(function)
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:SendTaskSuccess"], resources=[self.state_machine_arn]
+            )
+        )
+        bucket = self.storage.artifact_bucket
+        evidence = bucket.arn_for_objects(REMEDIATION_EVIDENCE)
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[evidence])
+        )
+        self.key.grant_decrypt(function)
+        nag.iam5(
+            role,
+            f"Resource::{nag.arn_ref(bucket)}/{REMEDIATION_EVIDENCE}",
+            "Reads only the diagnostics evidence documents (before and after a remediation); "
+            "the * is the incident id and the run's phase, known at run time.",
+        )
+        if self.remediation is not None:
+            self.remediation.grant_run(function, role)
+
+    def _grant_oncall(self) -> None:
+        """Read the declaration (classify, create_channel, engage, escalate); page people and
+        read overrides (engage, escalate); the incident's OpsItem (engage opens it, the
+        postmortem resolves it)."""
+        fns = self.functions
+        oncall = self.oncall
+        for step in ("classify", "create_channel", "engage", "escalate"):
+            oncall.grant_read_config(fns[step])
+        for step in ("engage", "escalate"):
+            oncall.grant_page(fns[step])
+            oncall.overrides_table.grant_read_data(fns[step])
+            if oncall.contact_topics:  # the key's data-key access comes with the topics' grant
+                nag.iam5(fns.roles[step], "Action::kms:GenerateDataKey*", nag.KMS_GRANT_WILDCARDS)
+        fns["engage"].add_to_role_policy(
+            iam.PolicyStatement(
+                # CreateOpsItem has no resource-level permissions (the OpsItem does not exist
+                # before the call); the OpsItems it creates are this account's and region's.
+                actions=["ssm:CreateOpsItem"],
+                resources=["*"],
+            )
+        )
+        nag.iam5(
+            fns.roles["engage"],
+            "Resource::*",
+            "ssm:CreateOpsItem has no resource-level permissions (the OpsItem does not exist "
+            "before the call).",
+        )
+        opsitems = self.format_arn(service="ssm", resource="opsitem", resource_name="*")
+        fns["create_postmortem"].add_to_role_policy(
+            iam.PolicyStatement(actions=["ssm:UpdateOpsItem"], resources=[opsitems])
+        )
+        nag.iam5(
+            fns.roles["create_postmortem"],
+            f"Resource::{self.resolve(opsitems)}",
+            "Resolves the incident's OpsItem, whose id is known only at run time; limited to "
+            "this account's and region's OpsItems.",
+        )
 
     def _alarms_arn(self) -> str:
         """Every CloudWatch alarm of this account and region (which one is known at run time)."""
@@ -440,6 +570,18 @@ class IncidentRunbookStack(Stack):
             value=self.storage.artifact_bucket.bucket_name,
             description="S3 bucket of diagnostics evidence and postmortems",
         )
+        CfnOutput(
+            self,
+            "ResponseConfigUri",
+            value=self.oncall.config_asset.s3_object_url,
+            description="The compiled response declaration (contacts, rotations, plans)",
+        )
+        CfnOutput(
+            self,
+            "OnCallTableName",
+            value=self.oncall.overrides_table.table_name,
+            description="DynamoDB table of rotation overrides (runbook oncall override)",
+        )
         descriptions = {
             "CriticalTopicArn": "SNS topic that pages on-call for critical incidents",
             "HighTopicArn": "SNS topic that pages on-call for high incidents",
@@ -461,10 +603,40 @@ class IncidentRunbookStack(Stack):
             value=self.notifications.topics["critical"].topic_arn,
             description="SNS topic that pages on-call (the critical topic, as CriticalTopicArn)",
         )
+        self._drill_outputs()
         if self.callback_api is not None:
             CfnOutput(
                 self,
                 "SlackActionsUrl",
                 value=self.callback_api.url,
                 description="Slack app Interactivity Request URL (Acknowledge/Resolve buttons)",
+            )
+
+    def _drill_outputs(self) -> None:
+        """What `runbook drill` reads (docs/drills.md)."""
+        drills = self.drills
+        CfnOutput(
+            self,
+            "DrillTopicArn",
+            value=drills.topic.topic_arn,
+            description="SNS topic a drill pages when drill.target is topic",
+        )
+        CfnOutput(
+            self,
+            "DrillTarget",
+            value=self.settings.drill.target,
+            description="What a drill pages: topic (DrillTopicArn) or rotation (as an incident)",
+        )
+        if drills.dead_man_topic is not None:
+            CfnOutput(
+                self,
+                "DeadMansSwitchTopicArn",
+                value=drills.dead_man_topic.topic_arn,
+                description="SNS topic of the dead-man's switch (no drill completed in time)",
+            )
+            CfnOutput(
+                self,
+                "DeadMansSwitchAlarmName",
+                value=dead_mans_alarm_name(self.stack_name),
+                description="The alarm that fires when no drill completed within the window",
             )

@@ -20,7 +20,7 @@ _DISPLAY_NAMES: dict[TopicName, tuple[str, str]] = {
 }
 
 
-def _subscription(subscriber: Subscription) -> sns.ITopicSubscription:
+def subscription_for(subscriber: Subscription) -> sns.ITopicSubscription:
     if subscriber.protocol == "email":
         return subscriptions.EmailSubscription(subscriber.endpoint)
     if subscriber.protocol == "sms":
@@ -53,7 +53,7 @@ class Notifications(Construct):
                 enforce_ssl=True,
             )
             for subscriber in subscribers.get(name, ()):
-                topic.add_subscription(_subscription(subscriber))
+                topic.add_subscription(subscription_for(subscriber))
             self.topics[name] = topic
 
     @property

@@ -106,6 +106,46 @@ def _no_subscribers() -> dict[TopicName, tuple[Subscription, ...]]:
     return {topic: () for topic in TOPICS}
 
 
+# EventBridge Scheduler's recurring expressions (one-time at(...) makes no drill schedule).
+_SCHEDULE = re.compile(
+    r"^(rate\(\s*[1-9][0-9]*\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\(.+\))$"
+)
+DrillTarget = Literal["topic", "rotation"]
+
+
+class DrillSettings(
+    msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True, rename="camel"
+):
+    """`drill` (docs/drills.md): what a drill pages, the schedule (off by default) and the
+    dead-man's switch that fires when no drill completed within the window."""
+
+    # "topic": the drill topic (DrillTopicArn) only; "rotation": the response plans and
+    # severity topics, as a real critical incident would (marked [DRILL]).
+    target: DrillTarget = "topic"
+    # "" = no schedule and no dead-man's switch; else an EventBridge Scheduler rate()/cron().
+    schedule: Annotated[str, Meta(max_length=256)] = ""
+    # The schedule created DISABLED and the switch's actions off (a change freeze).
+    paused: bool = False
+    # The switch fires when no drill completed in this many hours (hourly periods, <= 7 days).
+    dead_mans_window_hours: Annotated[int, Meta(ge=1, le=168)] = 26
+    # Subscribers of the drill topic, and of the switch's own topic (not the runbook's).
+    subscriptions: tuple[Subscription, ...] = ()
+    dead_man_subscriptions: tuple[Subscription, ...] = ()
+
+    def __post_init__(self) -> None:
+        text = self.schedule.strip()
+        if text and not _SCHEDULE.fullmatch(text):
+            raise ValueError(
+                f"drill.schedule must be empty (off), rate(N minutes|hours|days) or cron(...); "
+                f"got {self.schedule!r}"
+            )
+        force_setattr(self, "schedule", text)
+
+    @property
+    def scheduled(self) -> bool:
+        return bool(self.schedule)
+
+
 SOURCE_KEY = re.compile(r"^[a-z0-9][a-z0-9.-]*(/[A-Za-z0-9_]+)?$")
 
 
@@ -140,6 +180,14 @@ class Settings(
     powertools_layer_version: Annotated[int, Meta(ge=1)] = 27
     # Read-only role assumed in member accounts by collect_diagnostics ("" = this account only).
     diagnostics_role_name: Annotated[str, Meta(pattern=r"^[\w+=,.@-]{0,64}$")] = ""
+    # People (docs/oncall.md): the response declaration file, relative to the app's directory
+    # (absent: no people, the severity topics page as before), and how many times faster
+    # than declared its stage durations and engagement offsets run (1 on AWS; the emulator's
+    # demo and tests compress minutes into seconds).
+    response_file: Annotated[str, Meta(min_length=1, max_length=1024)] = "incident-response.yaml"
+    time_compression: Annotated[int, Meta(ge=1, le=3600)] = 1
+    # Drills and the dead-man's switch (docs/drills.md).
+    drill: DrillSettings = field(default_factory=DrillSettings)
     local: bool = False
 
     def __post_init__(self) -> None:

@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks import nag
+from stacks.drills import DRILL_DETAIL_TYPE, DRILL_SOURCE
 
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
 HEALTH_DETAIL_TYPE = "AWS Health Event"
@@ -33,11 +34,19 @@ ECS_SCALING_REASON = "Scaling activity initiated by"
 
 
 def alarm_state_pattern(state: str) -> events.EventPattern:
+    """An alarm entering `state`. Nothing else is required of the event, so a malformed one
+    still reaches ingest and becomes an error record; the alarms that are not the runbook's
+    to handle (the drills' dead-man's switch) are set aside by ingest, which says so."""
     return events.EventPattern(
         source=["aws.cloudwatch"],
         detail_type=[ALARM_DETAIL_TYPE],
         detail={"state": {"value": [state]}},
     )
+
+
+def drill_pattern() -> events.EventPattern:
+    """A drill (`runbook drill`, the drill schedule): ingested like a real signal."""
+    return events.EventPattern(source=[DRILL_SOURCE], detail_type=[DRILL_DETAIL_TYPE])
 
 
 def health_pattern() -> events.EventPattern:
@@ -143,6 +152,12 @@ def rule_specs() -> tuple[RuleSpec, ...]:
             "CodeDeployFailureRule",
             "CodeDeploy deployment failed: open or join the deployment group's incident.",
             codedeploy_failure_pattern(),
+            "ingest",
+        ),
+        RuleSpec(
+            "DrillRule",
+            "Drill (runbook drill or the drill schedule): open a drill incident (docs/drills.md).",
+            drill_pattern(),
             "ingest",
         ),
     )

@@ -20,9 +20,15 @@ from shared.records import read_json, repr_without
 
 ACK_ACTION = "incident_ack"
 RESOLVE_ACTION = "incident_resolve"
-ACTIONS: dict[str, Literal["acknowledge", "resolve"]] = {
+# The proposal's buttons (docs/remediation.md): only its approvers' clicks count.
+APPROVE_ACTION = "remediation_approve"
+REJECT_ACTION = "remediation_reject"
+Kind = Literal["acknowledge", "resolve", "approve", "reject"]
+ACTIONS: dict[str, Kind] = {
     ACK_ACTION: "acknowledge",
     RESOLVE_ACTION: "resolve",
+    APPROVE_ACTION: "approve",
+    REJECT_ACTION: "reject",
 }
 MAX_BODY_BYTES = 64 * 1024
 
@@ -32,9 +38,10 @@ class InvalidInteraction(InvalidIncidentInput):
 
 
 class Interaction(msgspec.Struct, kw_only=True, frozen=True):
-    """An Acknowledge or Resolve click on an incident's message."""
+    """An Acknowledge or Resolve click on an incident's message, or Approve / Reject on a
+    proposed remediation."""
 
-    action: Literal["acknowledge", "resolve"]
+    action: Kind
     incident_id: str
     user_id: str
     user_name: str = ""

@@ -233,3 +233,49 @@ def resolved_blocks(
     """The summary after Resolve: no buttons left, who and when instead."""
     stamp = _stamp(f":white_check_mark: Resolved by {who(by)} at {escape(at or now_iso())}")
     return [*_without_actions(original), stamp][:MAX_BLOCKS]
+
+
+def proposal_blocks(
+    incident_id: str, summary: str, *, may_decide: str, expires_at: str
+) -> list[dict[str, Any]]:
+    """A proposed remediation with Approve / Reject (Approve asks for confirmation)."""
+    value = incident_id[:BUTTON_VALUE]
+    return [
+        {"type": "section", "text": _mrkdwn(escape(summary), SECTION_TEXT)},
+        {
+            "type": "context",
+            "elements": [
+                _mrkdwn(
+                    f"Only {escape(may_decide)} may decide. Nobody deciding by "
+                    f"{escape(expires_at)} means it is not run.",
+                    CONTEXT_TEXT,
+                )
+            ],
+        },
+        {
+            "type": "actions",
+            "block_id": "remediation_actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "remediation_approve",
+                    "text": _plain("Approve", BUTTON_TEXT),
+                    "style": "primary",
+                    "value": value,
+                    "confirm": {
+                        "title": _plain("Run this remediation?", CONFIRM_TITLE),
+                        "text": _plain(clip(summary, CONFIRM_TEXT), CONFIRM_TEXT),
+                        "confirm": _plain("Approve", CONFIRM_BUTTON),
+                        "deny": _plain("Cancel", CONFIRM_BUTTON),
+                    },
+                },
+                {
+                    "type": "button",
+                    "action_id": "remediation_reject",
+                    "text": _plain("Reject", BUTTON_TEXT),
+                    "style": "danger",
+                    "value": value,
+                },
+            ],
+        },
+    ]

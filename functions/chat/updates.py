@@ -8,6 +8,8 @@ becomes a returned status and a warning, never an exception for the caller to ha
 
 from __future__ import annotations
 
+from typing import Any
+
 from chat.client import CONNECTION_ERRORS, error_code, is_api_error, web_client
 from chat.mrkdwn import clip, escape
 from chat.secret import slack_credentials
@@ -19,7 +21,7 @@ from shared.observability import logger
 MAX_UPDATE_TEXT = 3000
 
 
-def post_update(incident: Incident, text: str) -> str:
+def post_update(incident: Incident, text: str, blocks: list[dict[str, Any]] | None = None) -> str:
     """Post `text` (plain; escaped here) in the incident's channel. Pass the stored record:
     the state's `$.incident` does not carry the channel.
 
@@ -37,6 +39,7 @@ def post_update(incident: Incident, text: str) -> str:
             text=clip(escape(text), MAX_UPDATE_TEXT),
             mrkdwn=True,
             unfurl_links=False,
+            blocks=blocks or None,
         )
     except ConfigurationError as exc:
         return _failed("configuration", channel.id, str(exc))

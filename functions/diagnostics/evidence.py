@@ -12,9 +12,11 @@ from shared.errors import transient_errors
 SUMMARY_LIMIT_BYTES = 32 * 1024
 
 
-def evidence_key(incident_id: str) -> str:
-    """`incidents/<id>/diagnostics.json` (docs/contracts.md, "Artifacts")."""
-    return f"incidents/{incident_id}/diagnostics.json"
+def evidence_key(incident_id: str, phase: str = "initial") -> str:
+    """`incidents/<id>/diagnostics.json` (docs/contracts.md, "Artifacts"); a re-run after a
+    remediation or at recovery keeps the first: `diagnostics-<phase>.json`."""
+    suffix = "" if phase == "initial" else f"-{phase}"
+    return f"incidents/{incident_id}/diagnostics{suffix}.json"
 
 
 def overall_status(findings: list[Finding]) -> str:
@@ -102,9 +104,9 @@ class EvidenceStore:
         self._s3 = s3
         self._bucket = bucket
 
-    def put(self, incident_id: str, document: dict[str, Any]) -> str:
+    def put(self, incident_id: str, document: dict[str, Any], phase: str = "initial") -> str:
         """Store the document; returns its s3:// URI."""
-        key = evidence_key(incident_id)
+        key = evidence_key(incident_id, phase)
         with transient_errors("S3 PutObject"):
             self._s3.put_object(
                 Bucket=self._bucket,

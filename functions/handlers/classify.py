@@ -7,7 +7,7 @@ The write is conditional on the rule classify read, so a concurrent upgrade is n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from incidents.alarm_tags import alarm_tags
 from incidents.classification import Classification, classify, more_severe
 from incidents.events import PENDING_RULE, parse_execution_input
-from incidents.model import Incident
+from incidents.model import Incident, Severity
 from incidents.notification import build_notification
 from incidents.payloads import ClassifyPayload, parse_payload
 from incidents.repository import IncidentRepository
@@ -37,6 +37,30 @@ def final(decided: Classification, stored: Incident) -> Classification:
     return decided
 
 
+def response_plan(incident: Incident, decided: Classification) -> tuple[str | None, Classification]:
+    """The declaration's first matching response plan (docs/oncall.md) and the severity it
+    sets, if it sets one. The declaration is imported only where one is deployed; one that
+    cannot be read leaves the plan to EngageResponders (which says why) and the severity as
+    the rules decided: a broken file must never stop an incident from being classified."""
+    from oncall.response_plans import choose
+    from oncall.source import response_config
+
+    try:
+        plan = choose(
+            response_config(),
+            severity=decided.severity,
+            alarm_name=incident.alarm_name,
+            resources=[(r.type, r.id) for r in incident.resources],
+        )
+    except Exception as exc:  # see the docstring: classification goes on without a plan
+        logger.warning("response declaration unreadable", extra={"error": str(exc)[:300]})
+        return None, decided
+    if plan.severity and plan.severity != decided.severity:
+        severity = cast(Severity, plan.severity)  # the loader checked it is one
+        return plan.id, Classification(severity=severity, rule=f"response plan {plan.id}")
+    return plan.id, decided
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
@@ -56,6 +80,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     incident, _ = repo.create_if_absent(signal.to_incident(incident_id))
     first_time = incident.severity_rule in ("", PENDING_RULE)
     decided = classify(signal, cfg.severity_policy, alarm_tags(signal))
+    plan_id, decided = (
+        response_plan(incident, decided) if cfg.response_config_uri else (None, decided)
+    )
     for _ in range(5):
         chosen = final(decided, incident)
         seen = incident.severity_rule
@@ -72,9 +99,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         severity_rule=chosen.rule,
         execution_arn=payload.execution_arn,
     )
-    logger.info("classified", extra={"severity": chosen.severity, "rule": chosen.rule})
-    if first_time:
+    if plan_id and plan_id != incident.response_plan:
+        repo.update(incident_id, {"response_plan": plan_id}, "response plan", plan_id)
+        incident = msgspec.structs.replace(incident, response_plan=plan_id)
+    logger.info(
+        "classified",
+        extra={"severity": chosen.severity, "rule": chosen.rule, "response_plan": plan_id},
+    )
+    if first_time and not incident.drill:  # drills never count as incidents
         metrics.add_dimension(name="severity", value=chosen.severity)
         metrics.add_metric(name="IncidentsOpened", unit=MetricUnit.Count, value=1)
+    elif first_time:
+        metrics.add_metric(name="DrillsOpened", unit=MetricUnit.Count, value=1)
     notification = build_notification(incident, cfg.timezone, aws.default_region() or "us-east-1")
     return {"incident": incident.to_state(), "notification": notification}

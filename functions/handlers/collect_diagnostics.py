@@ -3,8 +3,9 @@ fault-domain verdict (and a support-case draft when AWS is at fault); evidence t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
@@ -16,7 +17,7 @@ from diagnostics.runner import DiagnosticsRunner, window_for
 from diagnostics.support_case import draft
 from diagnostics.verdict import decide
 from incidents.model import Incident
-from incidents.payloads import IncidentPayload, parse_payload
+from incidents.payloads import parse_payload
 from incidents.repository import IncidentRepository
 from shared import aws
 from shared.config import settings
@@ -25,6 +26,21 @@ from shared.observability import MetricUnit, logger, metrics, tracer, track_inci
 from shared.timeutil import iso, now_iso, utcnow
 
 MAX_BUDGET_SECONDS = 60.0
+_PHASE_WORDS = {
+    "initial": "",
+    "after_remediation": " after the remediation",
+    "at_recovery": " at recovery",
+}
+
+
+class DiagnosticsPayload(msgspec.Struct, kw_only=True):
+    """`{"incident": {...}}`; `phase` when the remediation branch runs them again (the first
+    run's evidence is kept: the re-run's goes to `diagnostics-<phase>.json`)."""
+
+    incident: Incident
+    phase: Literal["initial", "after_remediation", "at_recovery"] = "initial"
+
+
 # Time kept back from the Lambda timeout to write the evidence and answer.
 RESERVE_SECONDS = 10.0
 
@@ -55,7 +71,8 @@ def health_store(table_name: str) -> StoredHealthEvents:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Returns `{"status": completed|partial|failed, "summary": {...}, "evidence_uri"}`."""
-    incident = parse_payload(IncidentPayload, event).incident
+    payload = parse_payload(DiagnosticsPayload, event)
+    incident = payload.incident
     track_incident(incident.incident_id)
     cfg = settings()
     bucket = cfg.require("artifact_bucket_name")
@@ -79,7 +96,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "support_case": case,
         "findings": [f.to_dict() for f in findings],
     }
-    uri = EvidenceStore(aws.client("s3"), bucket).put(incident.incident_id, document)
+    uri = EvidenceStore(aws.client("s3"), bucket).put(incident.incident_id, document, payload.phase)
     status = overall_status(findings)
     failed = sum(1 for f in findings if f.status in FAILED_STATUSES)
     metrics.add_metric(name="DiagnosticSourcesFailed", unit=MetricUnit.Count, value=failed)
@@ -88,11 +105,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         extra={"status": status, "sources": len(findings), "verdict": verdict["domain"]},
     )
     summary = summarise(findings, span, verdict, case)
-    _announce(cfg.incident_table_name, incident.incident_id, verdict, status)
+    _announce(cfg.incident_table_name, incident.incident_id, verdict, status, payload.phase)
     return {"status": status, "summary": summary, "evidence_uri": uri}
 
 
-def _announce(table_name: str, incident_id: str, verdict: dict[str, Any], status: str) -> None:
+def _announce(
+    table_name: str, incident_id: str, verdict: dict[str, Any], status: str, phase: str
+) -> None:
     """Keep the verdict on the incident (escalation pages and `runbook show` quote it) and tell
     the channel. Evidence is already safe in S3, so neither may fail the step."""
     if not table_name:
@@ -106,4 +125,5 @@ def _announce(table_name: str, incident_id: str, verdict: dict[str, Any], status
         return
     incident = repo.find(incident_id)
     if incident is not None:
-        post_update(incident, f":mag: Diagnostics {status}: {short['headline']}")
+        words = _PHASE_WORDS.get(phase, "")
+        post_update(incident, f":mag: Diagnostics{words} {status}: {short['headline']}")

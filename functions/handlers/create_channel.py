@@ -17,6 +17,7 @@ from chat.client import web_client
 from chat.responders import configured_responders
 from chat.secret import slack_credentials
 from chat.slack import SlackChannels
+from incidents.model import Incident
 from incidents.payloads import IncidentPayload, parse_payload
 from incidents.repository import IncidentRepository
 from shared import aws
@@ -26,6 +27,18 @@ from shared.observability import MetricUnit, logger, metrics, tracer, track_inci
 SKIPPED = {"status": "skipped", "reason": "Slack not configured"}
 OPENING = "opening"
 CREATED = "created"
+
+
+def plan_responders(record: Incident | None) -> tuple[str, ...]:
+    """The incident's response plan's `slackResponders` (docs/oncall.md), when one applies."""
+    if record is None or not record.response_plan or not settings().response_config_uri:
+        return ()
+    from oncall.source import response_config
+
+    for plan in response_config().response_plans:
+        if plan.id == record.response_plan:
+            return tuple(plan.slack_responders)
+    return ()
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -50,7 +63,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
     # Configuration first: a bad secret or responder list fails before anything is created.
     credentials = slack_credentials()
-    responders = configured_responders()
+    responders = configured_responders() + plan_responders(record)
     slack = SlackChannels(web_client(credentials.bot_token, cfg.slack_api_url))
     subject = record or incident  # the record is the newest view (severity upgrades, etc.)
 

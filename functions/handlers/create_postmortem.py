@@ -6,13 +6,19 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from incidents.model import Incident
+from incidents.opscenter import OpsCenter
 from incidents.payloads import PostmortemPayload, parse_payload
 from incidents.repository import IncidentRepository
+from oncall import engagement as plan_runner
+from oncall import respond
 from postmortem import gather
 from postmortem.channel import SecretSlackPoster
 from postmortem.delivery import ChannelPoster, TopicNotifier, announcement, deliver
+from postmortem.drill_metrics import count_drill
 from postmortem.render import PostmortemInput, render
 from postmortem.writer import PostmortemWriter
 from shared import aws
@@ -46,6 +52,24 @@ def _channel_id(record_channel: Any, response: dict[str, Any]) -> str | None:
     return None
 
 
+def _stop_escalation(repo: IncidentRepository, incident: Incident, closed_at: str) -> Incident:
+    """An escalation plan still running stops with the incident (nothing more is paged)."""
+    engagement = respond.decode(incident.engagement)
+    if engagement is None or engagement.status != "active":
+        return incident
+    if incident.acknowledged_at:  # acknowledged, and recovered before the plan's next wake-up
+        stopped = plan_runner.acknowledge(
+            engagement,
+            by=incident.acknowledged_by or "unknown",
+            at=parse_time(incident.acknowledged_at),
+        )
+    else:
+        stopped = plan_runner.stop(engagement, at=parse_time(closed_at), reason="incident closed")
+    data = respond.encode(stopped)
+    repo.update(incident.incident_id, {"engagement": data}, "escalation plan stopped", "closed")
+    return msgspec.structs.replace(incident, engagement=data)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
@@ -61,6 +85,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     incident = repo.find(payload.incident.incident_id) or payload.incident
     region = incident.region or aws.default_region() or "us-east-1"
     closed_at = now_iso()
+    incident = _stop_escalation(repo, incident, closed_at)
     evidence, evidence_note = gather.diagnostics_evidence(writer, payload.response)
     document = render(
         PostmortemInput(
@@ -94,20 +119,33 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         run=payload.execution_arn,
     )
 
+    if incident.ops_item_id:
+        problem = OpsCenter(aws.client("ssm")).resolve(
+            incident.ops_item_id, postmortem_uri=uri, status=document.status
+        )
+        if problem:
+            metrics.add_metric(name="OpsCenterFailures", unit=MetricUnit.Count, value=1)
+            repo.update(incident.incident_id, {"ops_item_problem": problem}, "finding", problem)
+
     message = announcement(incident, document.status, document.summary, uri, region)
     channel = _channel_id(incident.channel, payload.response)
     delivery = deliver(incident, message, _notifier(), _poster(cfg), channel)
 
-    metrics.add_metric(name="PostmortemsWritten", unit=MetricUnit.Count, value=1)
     if any(v.startswith("failed") for v in delivery.values()):
         metrics.add_metric(name="PostmortemDeliveryFailed", unit=MetricUnit.Count, value=1)
-    if document.status == "RESOLVED" and payload.recovery.get("at"):
+    if incident.drill:  # never an incident figure; the dead-man's switch counts these
+        page = payload.response.get("page")
+        page_status = str(page.get("status", "")) if isinstance(page, dict) else ""
+        count_drill(metrics, incident, document.status, page_status)
+    elif document.status == "RESOLVED" and payload.recovery.get("at"):
         seconds = (
             parse_time(payload.recovery["at"]) - parse_time(incident.opened_at)
         ).total_seconds()
         metrics.add_metric(name="TimeToRecover", unit=MetricUnit.Seconds, value=max(seconds, 0))
     else:
         metrics.add_metric(name="IncidentsUnresolved", unit=MetricUnit.Count, value=1)
+    if not incident.drill:
+        metrics.add_metric(name="PostmortemsWritten", unit=MetricUnit.Count, value=1)
     logger.info(
         "postmortem written", extra={"uri": uri, "status": document.status, "delivery": delivery}
     )

@@ -7,13 +7,18 @@ workflow should wait again or close the incident as unresolved.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat.updates import post_update
+from incidents.model import Incident
 from incidents.payloads import EscalatePayload, parse_payload
 from incidents.repository import IncidentRepository
+from oncall import respond, wiring
+from oncall.engagement import Engagement
 from recovery import escalation
 from shared import aws
 from shared.config import settings
@@ -26,15 +31,27 @@ from shared.timeutil import utcnow
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Returns `{"escalations", "paged", "acknowledged", "close"}`."""
+    """Returns `{"escalations", "paged", "acknowledged", "close", "engagement"}`."""
     payload = parse_payload(EscalatePayload, event)
     incident_id = payload.incident.incident_id
     track_incident(incident_id)
     cfg = settings()
     repo = IncidentRepository(aws.dynamodb_table(cfg.require("incident_table_name")))
     incident = repo.get(incident_id)
-    decision = escalation.decide(incident, payload.request, cfg.max_escalations)
     now = utcnow()
+    engagement = respond.decode(incident.engagement)
+    if engagement is not None and engagement.status == "active":
+        engagement = _tick(repo, incident, engagement, payload, now)
+        if payload.request.reason != "operator" and engagement.status != "exhausted":
+            # The wait was the plan's: this wake-up was a tick, not an escalation.
+            return {
+                "escalations": incident.escalation_count or 0,
+                "paged": False,
+                "acknowledged": engagement.status == "acknowledged",
+                "close": False,
+                "engagement": _waiting(engagement, payload, now),
+            }
+    decision = escalation.decide(incident, payload.request, cfg.max_escalations)
     count = (incident.escalation_count or 0) + (1 if decision.page else 0)
     open_for = escalation.elapsed(incident.opened_at, now)
     if decision.page:
@@ -77,7 +94,68 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "paged": decision.page,
         "acknowledged": bool(incident.acknowledged_at),
         "close": decision.close,
+        "engagement": _waiting(engagement, payload, now),
     }
+
+
+def _tick(
+    repo: IncidentRepository,
+    incident: Incident,
+    engagement: Engagement,
+    payload: EscalatePayload,
+    now: datetime,
+) -> Engagement:
+    """Wake-up of an active escalation plan: stop it (acknowledged, closed) or page what is
+    due and begin the stages whose time came; the plan's state goes back on the record."""
+    config = wiring.response_config()
+    subject = payload.notification.subject or incident.title
+    updated, sent = respond.tick(
+        config,
+        engagement,
+        incident,
+        now,
+        wiring.overrides_lookup(config, now),
+        wiring.pager().send,
+        subject=subject,
+        message=payload.notification.message or incident.title,
+    )
+    if sent:
+        event, detail = "engaged", respond.timeline_detail(sent)
+        metrics.add_metric(name="ContactPages", unit=MetricUnit.Count, value=len(sent))
+    elif updated.status == "acknowledged":
+        event = "escalation plan stopped"
+        detail = f"acknowledged by {updated.acknowledged_by}: nobody more is paged"
+    elif updated.status == "exhausted":
+        event = "escalation plan exhausted"
+        detail = f"plan {updated.plan}: nobody acknowledged after its last stage"
+    else:
+        event, detail = "", ""
+    repo.update(
+        incident.incident_id,
+        {"engagement": respond.encode(updated)},
+        event,
+        detail,
+        remove=("task_token",),  # the wait that timed out spent its token
+    )
+    if updated.status == "exhausted":
+        post_update(incident, f":rotating_light: {detail}; escalating.")
+    return updated
+
+
+def _waiting(
+    engagement: Engagement | None, payload: EscalatePayload, now: datetime
+) -> dict[str, Any] | None:
+    """The next wait (`$.engagement`), when the workflow passed its settings."""
+    if payload.settings is None:
+        return None
+    waiting = respond.waiting(
+        engagement,
+        now,
+        recovery_timeout=payload.settings.recovery_timeout_seconds,
+        heartbeat=payload.settings.heartbeat_seconds,
+    )
+    result: dict[str, Any] = msgspec.to_builtins(waiting)
+    return result
 
 
 def _channel_line(decision: escalation.Decision, count: int, open_for: str) -> str:

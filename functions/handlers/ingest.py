@@ -62,8 +62,10 @@ def classifier(policy: SeverityPolicy) -> Any:
     return decide
 
 
-def _respond(outcome: Outcome, execution_arn: str | None) -> dict[str, Any]:
+def _respond(outcome: Outcome, execution_arn: str | None, drill: bool = False) -> dict[str, Any]:
     status, metric = STATUS[outcome.status]
+    if drill:  # drills never count as signals or incidents (docs/drills.md)
+        metric = "DrillSignals"
     if outcome.status == "duplicate" and execution_arn and outcome.start:
         status = "started"  # the opener never started the run: this delivery did
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
@@ -101,8 +103,8 @@ def _page_upgrade(repo: IncidentRepository, incident_id: str) -> None:
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Returns `{"status": started|duplicate|correlated|folded|reopened|recorded|late|rejected,
-    "incident_id", "duplicate", "execution_arn"?, "upgraded_to"?}`."""
+    """Returns `{"status": started|duplicate|correlated|folded|reopened|recorded|late|rejected|
+    ignored, "incident_id", "duplicate", "execution_arn"?, "upgraded_to"?}`."""
     cfg = settings()
     table = aws.dynamodb_table(cfg.require("incident_table_name"))
     repo = IncidentRepository(table)
@@ -110,6 +112,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         signal = signal_for_ingest(event)
     except InvalidIncidentInput as exc:
         return reject_event(repo, event, exc)
+    prefix = cfg.ignored_alarm_prefix
+    if prefix and signal.alarm_name and signal.alarm_name.startswith(prefix):
+        # The runbook's own alarm (the dead-man's switch notifies its own topic): not an
+        # incident of the team's. Said in the log and counted, never silently dropped.
+        logger.info("own alarm set aside", extra={"alarm_name": signal.alarm_name})
+        metrics.add_metric(name="OwnAlarmsIgnored", unit=MetricUnit.Count, value=1)
+        return {"status": "ignored", "reason": f"the runbook's own alarm {signal.alarm_name}"}
 
     outcome = Correlator(table, ingest_policy(), classifier(cfg.severity_policy)).ingest(signal)
     if outcome.incident_id:
@@ -128,7 +137,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         )
     if outcome.incident_id and (outcome.upgraded_to or outcome.page_pending):
         _page_upgrade(repo, outcome.incident_id)
-    response = _respond(outcome, execution_arn)
+    response = _respond(outcome, execution_arn, drill=signal.kind == "drill")
     logger.info(
         "incident opened" if response["status"] == "started" else "ingested",
         extra={

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
@@ -26,6 +26,8 @@ from chat.secret import slack_credentials
 from chat.updates import post_update
 from incidents.repository import IncidentRepository
 from recovery.operator import OperatorActions
+from remediation.decisions import Decisions
+from remediation.proposal import NotAnApprover
 from shared import aws
 from shared.config import settings
 from shared.errors import (
@@ -37,6 +39,7 @@ from shared.errors import (
     TransientDependencyError,
 )
 from shared.observability import MetricUnit, logger, metrics, tracer, track_incident
+from shared.timeutil import utcnow
 
 UNAUTHORIZED = "This request could not be verified as coming from Slack."
 UNAVAILABLE = "The runbook could not record that right now; please press the button again."
@@ -89,7 +92,43 @@ def _reject_invalid(table: Any, body: bytes, error: InvalidInteraction) -> dict[
     return slack_reply(f"That interaction could not be understood: {error}", status=400)
 
 
+def _decide(table: Any, interaction: Interaction) -> dict[str, Any]:
+    """Approve / Reject a proposed remediation as the Slack user (only its approvers)."""
+    incident_id = interaction.incident_id
+    verb: Literal["approve", "reject"] = "approve" if interaction.action == "approve" else "reject"
+    decisions = Decisions(table, aws.client("stepfunctions"))
+    try:
+        decisions.decide(
+            incident_id,
+            verb,
+            by=interaction.user_id,
+            via="slack",
+            at=utcnow(),
+            label=interaction.user_name,
+        )
+    except IncidentNotFound:
+        return slack_reply(f"There is no incident {incident_id}.", status=404)
+    except NotAnApprover:
+        metrics.add_metric(name="SlackDecisionsRefused", unit=MetricUnit.Count, value=1)
+        logger.warning("not an approver", extra={"by": interaction.user_id})
+        return slack_reply(
+            f"You may not decide this remediation, {interaction.by}: only its approvers may."
+        )
+    except IncidentError as exc:  # already decided, expired, nothing proposed
+        return slack_reply(f"Nothing changed: {exc}.")
+    word = "Approved" if verb == "approve" else "Rejected"
+    text = f"{word} the remediation of {incident_id} as {interaction.by}" + (
+        ": the runbook runs it." if verb == "approve" else ": it does not run."
+    )
+    record = IncidentRepository(table).find(incident_id)
+    if record is not None:
+        post_update(record, text)
+    return slack_reply(text)
+
+
 def _act(table: Any, interaction: Interaction) -> dict[str, Any]:
+    if interaction.action in ("approve", "reject"):
+        return _decide(table, interaction)
     incident_id = interaction.incident_id
     actions = OperatorActions(table, aws.client("stepfunctions"))
     try:

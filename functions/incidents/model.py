@@ -30,6 +30,9 @@ STATE_FIELDS = (
     "region",
     "opened_at",
     "execution_arn",
+    "drill",
+    "drill_id",
+    "drill_target",
 )
 
 
@@ -119,9 +122,26 @@ class Incident(msgspec.Struct, kw_only=True):
     verdict: dict[str, Any] | None = None
     # The alarm went OK and the workflow is stabilising: still open, so a re-fire joins it.
     recovering: RecoverySignal | None = None
+    # People (docs/oncall.md): the response plan chosen at classify, the escalation plan's
+    # run (oncall.engagement.Engagement as plain data: pages, stages, who acknowledged).
+    response_plan: str | None = None
+    engagement: dict[str, Any] | None = None
+    # OpsCenter (docs/oncall.md, "OpsCenter"): the incident's OpsItem, or why there is none.
+    ops_item_id: str | None = None
+    ops_item_problem: str | None = None
+    # Remediation (docs/remediation.md): remediation.record.RemediationRecord as plain data
+    # (proposal, decision, run, before/after), and the decision's task token while the
+    # workflow waits for one (a capability, like task_token).
+    remediation: dict[str, Any] | None = None
+    remediation_token: str | None = None
+    # A drill (docs/drills.md): not a real incident; `drill_target` is what it pages: the drill
+    # topic ("topic") or the response plans as a real incident ("rotation").
+    drill: bool | None = None
+    drill_id: str | None = None
+    drill_target: str | None = None
 
     def __repr__(self) -> str:
-        return repr_without(self, "task_token")
+        return repr_without(self, "task_token", "remediation_token")
 
     @property
     def is_open(self) -> bool:

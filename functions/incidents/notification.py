@@ -12,6 +12,8 @@ from shared.timeutil import in_zone, parse_time
 
 # SNS subjects: printable ASCII, no line breaks, fewer than 100 characters.
 SUBJECT_LIMIT = 99
+# What starts every page of a drill (docs/drills.md).
+DRILL_TAG = "[DRILL]"
 _NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]+")
 
 
@@ -24,12 +26,20 @@ def service_of(incident: Incident) -> str:
     return incident.resources[0].id if incident.resources else incident.source
 
 
+def marked(incident: Incident, text: str) -> str:
+    """`[DRILL] <text>` for a drill, so nobody mistakes its page for a real one."""
+    return f"{DRILL_TAG} {text}" if incident.drill else text
+
+
 def subject(incident: Incident) -> str:
-    """`[CRITICAL] orders-api: orders-api-errors` cut to fit SNS's limit."""
+    """`[CRITICAL] orders-api: orders-api-errors` (`[DRILL] [CRITICAL] ...` for a drill) cut
+    to fit SNS's limit."""
     what = incident.alarm_name or incident.title
     if incident.reopen_count:
         what += " (reopened)"
-    text = ascii_line(f"[{incident.severity.upper()}] {service_of(incident)}: {what}")
+    text = ascii_line(
+        marked(incident, f"[{incident.severity.upper()}] {service_of(incident)}: {what}")
+    )
     if len(text) > SUBJECT_LIMIT:
         text = text[: SUBJECT_LIMIT - 3].rstrip() + "..."
     return text
@@ -74,9 +84,11 @@ def message(incident: Incident, timezone: str, default_region: str) -> str:
     region = incident.region or default_region
     opened = parse_time(incident.opened_at)
     lines = [
-        f"{incident.severity.upper()} incident {incident.incident_id}",
+        marked(incident, f"{incident.severity.upper()} incident {incident.incident_id}"),
         f"What: {incident.title}",
     ]
+    if incident.drill:
+        lines.append("This is a drill: nothing is broken; it resolves itself.")
     if incident.alarm_name:
         lines.append(f"Alarm: {incident.alarm_name}")
     if incident.description:

@@ -57,12 +57,39 @@ class EscalationRequest(msgspec.Struct, kw_only=True):
     note: Annotated[str, Meta(max_length=2000)] = ""
 
 
+class WaitSettings(msgspec.Struct, kw_only=True):
+    """`$.settings`: the recovery wait and heartbeat the stack configured."""
+
+    recovery_timeout_seconds: Annotated[int, Meta(ge=1)]
+    heartbeat_seconds: Annotated[int, Meta(ge=1)]
+    stabilisation_seconds: int = 0
+
+
+class Notice(msgspec.Struct, kw_only=True):
+    """`$.notification`: the page classify worded."""
+
+    subject: Annotated[str, Meta(max_length=200)] = ""
+    message: Annotated[str, Meta(max_length=20000)] = ""
+
+
+class EngagePayload(msgspec.Struct, kw_only=True):
+    """Engage's `{incident, notification, settings, execution_arn}`."""
+
+    incident: Incident
+    notification: Notice = field(default_factory=Notice)
+    settings: WaitSettings
+    execution_arn: str = ""
+
+
 class EscalatePayload(msgspec.Struct, kw_only=True):
-    """Escalate's `{incident, request, execution_arn}`."""
+    """Escalate's `{incident, request, execution_arn}` (and, to time the next wait of an
+    active escalation plan, `settings` and `notification`)."""
 
     incident: Incident
     request: EscalationRequest
     execution_arn: str = ""
+    settings: WaitSettings | None = None
+    notification: Notice = field(default_factory=Notice)
 
 
 class StabilityPayload(msgspec.Struct, kw_only=True):

@@ -22,7 +22,8 @@ PENDING_RULE = "pending classification"
 
 
 class Signal(msgspec.Struct, kw_only=True):
-    """One normalised trigger; `kind` is alarm | health | ecs | codedeploy | event | operator."""
+    """One normalised trigger; `kind` is alarm | health | ecs | codedeploy | drill | event |
+    operator."""
 
     kind: str
     title: str
@@ -53,6 +54,9 @@ class Signal(msgspec.Struct, kw_only=True):
     aws_side: bool = False
     # An item ingest stores besides correlating (the `health#` item of an AWS Health event).
     record: dict[str, Any] | None = None
+    # A drill (docs/drills.md): its id and what it pages ("topic" | "rotation").
+    drill_id: str | None = None
+    drill_target: str | None = None
 
     def __post_init__(self) -> None:
         # Naive times (an envelope without a zone) are UTC, so windows can compare them.
@@ -86,4 +90,7 @@ class Signal(msgspec.Struct, kw_only=True):
             if self.kind == "health"
             else None,
             timeline=[TimelineEntry(at=at, event="opened", detail=self.source)],
+            drill=True if self.drill_id else None,
+            drill_id=self.drill_id,
+            drill_target=self.drill_target,
         )

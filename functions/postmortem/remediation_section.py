@@ -71,6 +71,11 @@ def decision_line(proposal: Proposal, decision: Decision | None) -> str:
             f"**Decision:** approved by the rule itself (`autoApprove` lists "
             f"{inline(proposal.severity)}) at {at}: no person was asked."
         )
+    if parse_time(decision.at) < parse_time(proposal.expires_at):
+        return (
+            f"**Decision:** none: the incident recovered before anyone decided; the proposal "
+            f"was withdrawn at {at}: **not run**."
+        )
     minutes = proposal.approval_timeout_seconds / 60
     return (
         f"**Decision:** nobody decided within {minutes:g} min (the approval timeout): "

@@ -17,6 +17,7 @@ from msgspec import field
 from incidents.model import Incident
 from postmortem.console import alarm_url, execution_url
 from postmortem.diagnostics_section import diagnostics_lines, support_case_lines
+from postmortem.engagement_section import engagement_lines, engagement_moments
 from postmortem.figures import Figure, duration, figures
 from postmortem.findings import source_results, support_case_of, verdict_of, window_of
 from postmortem.gaps import Gap, gaps
@@ -24,7 +25,10 @@ from postmortem.graph import Graph
 from postmortem.history import WorkflowHistory
 from postmortem.markdown import block, clean, code_block, code_span, inline, link, table
 from postmortem.mermaid import gantt
+from postmortem.remediation_section import remediation_lines, remediation_moments
 from postmortem.timeline import Moment, first, full_timeline, key_moments
+from remediation.record import RemediationRecord
+from remediation.record import decode as decode_remediation
 from shared.timeutil import in_zone
 
 __all__ = ["Postmortem", "PostmortemInput", "block", "final_status", "inline", "render"]
@@ -273,6 +277,22 @@ def short_summary(
     return text[: SUMMARY_LIMIT - 1] + "…" if len(text) > SUMMARY_LIMIT else text
 
 
+def _remediation_section(fix: RemediationRecord | None, region: str) -> list[str]:
+    """What was proposed, decided and run, and the before/after diff (none: no section)."""
+    if fix is None:
+        return []
+    return remediation_lines(
+        fix.proposal,
+        fix.decision,
+        fix.execution,
+        fix.after,
+        no_proposal=fix.no_proposal,
+        start_error=fix.start_error,
+        region=region,
+        at_recovery=fix.at_recovery,
+    )
+
+
 def render(data: PostmortemInput) -> Postmortem:
     """The whole postmortem document and its short summary."""
     status = final_status(data.recovery)
@@ -283,6 +303,14 @@ def render(data: PostmortemInput) -> Postmortem:
     window = window_of(diag, data.evidence)
     moments = key_moments(
         data.incident, data.history, data.response, data.recovery, data.closed_at, status
+    )
+    fix = decode_remediation(data.incident.remediation) if data.incident.remediation else None
+    fix_moments = (
+        remediation_moments(fix.proposal, fix.decision, fix.execution) if fix is not None else []
+    )
+    moments = sorted(
+        [*moments, *engagement_moments(data.incident), *fix_moments],
+        key=lambda moment: moment.sort_key(),
     )
     page = data.response.get("page")
     page_status = str(page.get("status", "unknown")) if isinstance(page, dict) else "missing"
@@ -307,10 +335,12 @@ def render(data: PostmortemInput) -> Postmortem:
         head,
         _summary_section(data, verdict, status, moments, found),
         _timeline_section(data, moments),
+        engagement_lines(data.incident, data.timezone, data.region),
         _figures_section(figures(data.incident, moments, data.history, page_status)),
         _graph_section(data.graph),
         diagnostics_lines(diagnostics, verdict, results, data.region, window),
         support_case_lines(support_case_of(diag, data.evidence)),
+        _remediation_section(fix, data.region),
         _action_items(verdict, status),
         _gaps_section(found),
     ]

@@ -13,6 +13,7 @@ from incidents.notification import (
     SUBJECT_LIMIT,
     ascii_line,
     console_lines,
+    marked,
     moment_lines,
     service_of,
 )
@@ -66,7 +67,7 @@ def subject(incident: Incident, decision: Decision, count: int, open_for: str) -
     """`[ESCALATION 1] orders-api: orders-api-errors - open 1 h 05 min` (< 100 characters)."""
     tag = "CLOSING UNRESOLVED" if decision.close else f"ESCALATION {count}"
     what = incident.alarm_name or incident.title
-    text = ascii_line(f"[{tag}] {service_of(incident)}: {what} - open {open_for}")
+    text = ascii_line(marked(incident, f"[{tag}] {service_of(incident)}: {what} - open {open_for}"))
     if len(text) > SUBJECT_LIMIT:
         text = text[: SUBJECT_LIMIT - 3].rstrip() + "..."
     return text

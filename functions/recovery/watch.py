@@ -44,6 +44,7 @@ class RecoveryWatch:
         self, table: Any, sfn: Any, cloudwatch: Any, ok_grace_seconds: float = OK_GRACE_SECONDS
     ) -> None:
         self._grace = timedelta(seconds=ok_grace_seconds)
+        self._table = table
         self._repo = IncidentRepository(table)
         self._sfn = sfn
         self._cloudwatch = cloudwatch
@@ -60,7 +61,9 @@ class RecoveryWatch:
         states = alarm_states(self._cloudwatch, names) if names else {}
         for incident in waiting:
             try:
-                if self._recovered(incident, states):
+                if (incident.drill and self._resolve_drill(incident)) or self._recovered(
+                    incident, states
+                ):
                     report.recovered += 1
                 elif self._heartbeat(incident):
                     report.heartbeats += 1
@@ -71,6 +74,13 @@ class RecoveryWatch:
                 LOGGER.warning("watch: %s: %s", incident.incident_id, exc)
                 report.failed += 1
         return report
+
+    def _resolve_drill(self, incident: Incident) -> bool:
+        """A waiting drill resolves itself here, outside MonitorRecovery's own invocation
+        (docs/drills.md): by now its page, diagnostics and channel have run."""
+        from recovery.drill import resolve_if_drill
+
+        return resolve_if_drill(self._table, self._sfn, incident.incident_id) is not None
 
     def _recovered(self, incident: Incident, states: dict[str, dict[str, Any]]) -> bool:
         """Resume an incident whose alarm went OK after it opened (the OK event was lost) and

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from oncall import declaration, durations
 from remediation import placeholders
 from remediation.documents import (
     ASSUME_ROLE,
@@ -38,9 +39,8 @@ SEVERITIES: tuple[str, ...] = ("critical", "high", "standard")
 # The verdict's fault domains (diagnostics/finding.py); "undetermined" is not one a fix follows.
 Domain = Literal["aws", "infrastructure", "application", "outside"]
 DOMAINS: tuple[str, ...] = ("aws", "infrastructure", "application", "outside")
-ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+ID = re.compile(rf"^{declaration.ID.pattern}$")
+SLACK_USER = re.compile(rf"^{declaration.SLACK_USER.pattern}$")
 _RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$")
 _CAUSE_GLOB = re.compile(r"^[a-z0-9_.*?\[\]-]+$")
 _IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
@@ -190,17 +190,9 @@ def decode_config(raw: bytes | str) -> RemediationConfig:
 
 
 def parse_duration(value: Any) -> int:
-    """Seconds from "90s", "5m", "1h30m" (whole units) or an integer number of minutes
-    (docs/oncall.md, "Values"); raises ValueError."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration")
-    if isinstance(value, int):
-        seconds = value * 60
-    elif isinstance(value, str) and value and (found := _DURATION.fullmatch(value.strip())):
-        hours, minutes, secs = (int(part or 0) for part in found.groups())
-        seconds = hours * 3600 + minutes * 60 + secs
-    else:
-        raise ValueError(f'{value!r} is not a duration: whole s, m, h ("90s", "1h30m") or minutes')
+    """Seconds, in the declaration file's notation (oncall.durations, docs/oncall.md
+    "Values"); a remediation's timeouts last at least one second. Raises ValueError."""
+    seconds = durations.parse_duration(value)
     if seconds < 1:
         raise ValueError(f"{value!r}: a duration lasts at least one second")
     return seconds

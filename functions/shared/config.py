@@ -50,6 +50,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, dict=True, rename="upp
     critical_topic_arn: str = ""
     high_topic_arn: str = ""
     max_escalations: Annotated[int, Meta(ge=0, le=20)] = 2
+    # People (docs/oncall.md): the compiled response declaration (s3://bucket/key; "" = no
+    # people, the severity topics only), the overrides table, and the ARN prefix of the
+    # per-contact topics (`<prefix><contact id>`).
+    response_config_uri: str = ""
+    # Alarms of the runbook's own (the drills' dead-man's switch, docs/drills.md): ingest
+    # sets their ALARM aside (logged and counted) instead of opening an incident.
+    ignored_alarm_prefix: str = ""
+    oncall_table_name: str = ""
+    contact_topic_prefix: str = ""
+    # Remediation (docs/remediation.md): the compiled rules (s3://bucket/key; "" = none) and
+    # the automation role the runbooks run as ("" when no rule exists).
+    remediation_config_uri: str = ""
+    remediation_role_arn: str = ""
 
     def __post_init__(self) -> None:
         try:

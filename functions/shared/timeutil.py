@@ -22,6 +22,17 @@ def utcnow() -> datetime:
     return now
 
 
+def clock_speed() -> float:
+    """How many seconds of the incident's clock pass in one of the machine's: 1, except
+    during a replay (a wait the workflow runs in wall seconds is this much shorter)."""
+    clock = os.environ.get(VIRTUAL_CLOCK_ENV)
+    if not clock:
+        return 1.0
+    from shared.virtual_clock import read_anchor
+
+    return read_anchor(clock).speed
+
+
 def wallnow() -> datetime:
     """The machine's own time, also during a replay: for leases that measure how long a
     delivery has been silent (claims, workflow starts), which are about the machinery, not the

@@ -76,7 +76,8 @@ class Outcome:
             f"{c['escalationPlans']} escalation plans, {c['responsePlans']} response plans "
             "(the last is the default)",
             f"Wrote {self.overrides_out}: {c['overrides']} future rotation overrides; add them "
-            "with `runbook oncall override add` once the stack is deployed",
+            f"with `runbook oncall override import {self.overrides_out}` once the stack is "
+            "deployed",
         ]
         notes = self.imported.notes.sorted()
         if notes:

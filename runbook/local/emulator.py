@@ -40,6 +40,7 @@ from runbook.local.cloudformation_gaps import (
 )
 from runbook.local.deliveries import Deliveries, install_deliveries, remove_deliveries
 from runbook.local.deploy import Deployment, publish_assets, submit_stack, wait_for_stack
+from runbook.local.ec2_status import HostFaults
 from runbook.local.faults import FaultPlan
 from runbook.local.opscenter import OpsCenter
 from runbook.local.scheduler import ScheduleRunner
@@ -99,6 +100,9 @@ class LocalEmulator:
         )
         """SSM Automation executions (automation.py): ``automation.script(...)`` says what a
         step does, ``automation.wait(id)`` waits for the end."""
+        self.host_faults = HostFaults()
+        """EC2 hosts that fail instances' system status checks (ec2_status.py):
+        ``host_faults.impair(instance_id)``, cleared when the instance is stopped."""
         self.deliveries = Deliveries(logs / "deliveries.log")
         """Every SNS delivery to an sms/email/email-json/http(s) endpoint (deliveries.py):
         ``emulator.deliveries(topic=..., protocol=..., endpoint=...)``."""
@@ -159,6 +163,7 @@ class LocalEmulator:
             alarms.install_alarm_events(alarms.emit_state_change, self._alarm_actions)
             install_deliveries(self.deliveries)
             moto_fixes.install_moto_fixes()
+            self.host_faults.install()
             stack_readiness.install()
             logs_insights.install_logs_insights()
             self._scheduler = schedule.Scheduler(
@@ -198,6 +203,7 @@ class LocalEmulator:
         logs_insights.remove_logs_insights()
         stack_readiness.remove()
         moto_fixes.remove_moto_fixes()
+        self.host_faults.remove()
         remove_deliveries()
         alarms.remove_alarm_events()
         events.remove_event_routing()

@@ -23,6 +23,18 @@ LOCAL_SETTINGS: dict[str, Any] = {
     "heartbeatSeconds": 20,
     "stabilisationSeconds": 3,
     "maxEscalations": 1,
+    # The example team (docs/oncall.md): people paged by name, minutes run as seconds.
+    "responseFile": "examples/incident-response.yaml",
+    "timeCompression": 60,
+    # Drills to the drill topic; the schedule and dead-man's switch deployed paused (so they
+    # do not fire during every test); tests/e2e/test_drill.py resumes them. One hour's window:
+    # a minute of wall time at the alarm evaluator's default time scale.
+    "drill": {
+        "target": "topic",
+        "schedule": "rate(1 day)",
+        "paused": True,
+        "deadMansWindowHours": 1,
+    },
 }
 
 

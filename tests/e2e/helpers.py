@@ -51,11 +51,16 @@ def failed_tasks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def waiting_at(sfn: Any, execution_arn: str, state: str) -> bool:
-    """True while the execution is RUNNING and ``state`` is the last state it entered."""
+    """True while the execution is RUNNING and is in ``state`` (entered more often than
+    exited: other branches of a Parallel, the remediation's, may have moved on since)."""
     if sfn.describe_execution(executionArn=execution_arn)["status"] != "RUNNING":
         return False
-    entered = entered_states(history(sfn, execution_arn))
-    return bool(entered) and entered[-1] == state
+    events = history(sfn, execution_arn)
+    entered = entered_states(events)
+    exited = [
+        e["stateExitedEventDetails"]["name"] for e in events if "stateExitedEventDetails" in e
+    ]
+    return entered.count(state) > exited.count(state)
 
 
 def finished(sfn: Any, execution_arn: str) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ def test_demo_scenario_runs_a_whole_incident(
     emulator: LocalEmulator, unique: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     ctx = Context(endpoint_url=emulator.endpoint_url)
-    result = run_scenario(ctx, function=f"orders-api-{unique}", workdir=tmp_path)
+    result = run_scenario(ctx, function=f"payments-api-{unique}", workdir=tmp_path)
 
     assert result["status"] == "SUCCEEDED"
     incident = ctx.table().get_item(Key={"incident_id": result["incident_id"]})["Item"]
@@ -34,8 +34,14 @@ def test_demo_scenario_runs_a_whole_incident(
     assert "PAGE sent: [CRITICAL]" in printed
     assert "Verdict: " in printed
     assert "MonitorRecovery is waiting" in printed
+    # The example declaration's payments plan: the on-call person, by name, and their channel.
+    engagement = incident["engagement"]
+    (first,) = engagement["stages"][0]["contacts"]
+    name = next(p["contact_name"] for p in engagement["pages"] if p["contact"] == first)
+    assert "People engaged (response plan payments-critical" in printed
+    assert f"PAGED {name} via " in printed and "on call in rotation payments-primary" in printed
     assert "Execution SUCCEEDED" in printed
-    assert f"# Postmortem: orders-api-{unique}-errors is in ALARM" in printed
+    assert f"# Postmortem: payments-api-{unique}-errors is in ALARM" in printed
 
     # It ends with the postmortem's S3 URI, the local copy that outlives the emulator (which
     # stops with `make demo`), and the summary.
@@ -50,7 +56,7 @@ def test_demo_scenario_runs_a_whole_incident(
     bucket, _, document_key = incident["postmortem_uri"].removeprefix("s3://").partition("/")
     document = ctx.client("s3").get_object(Bucket=bucket, Key=document_key)["Body"].read()
     assert saved.read_bytes() == document
-    assert saved.read_text().startswith(f"# Postmortem: orders-api-{unique}-errors is in ALARM")
+    assert saved.read_text().startswith(f"# Postmortem: payments-api-{unique}-errors is in ALARM")
     # The emulator has no GetMetricWidgetImage: no graph was stored, so none is copied.
     assert not (saved.parent / "metric.png").exists()
 

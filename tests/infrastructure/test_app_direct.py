@@ -82,8 +82,10 @@ def test_local_mode_destroys_its_data(local_synth: dict[str, Any]) -> None:
     for kind in ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::KMS::Key"):
         for resource in _resources(local_synth["template"], kind):
             assert resource.get("DeletionPolicy") == "Delete"
-    (table,) = _resources(local_synth["template"], "AWS::DynamoDB::Table")
-    assert table["Properties"].get("DeletionProtectionEnabled") is not True
+    tables = _resources(local_synth["template"], "AWS::DynamoDB::Table")
+    assert len(tables) == 2  # incidents, rotation overrides
+    for table in tables:
+        assert table["Properties"].get("DeletionProtectionEnabled") is not True
 
 
 def test_assets_go_to_the_standard_bootstrap_bucket(local_synth: dict[str, Any]) -> None:

@@ -59,6 +59,8 @@ RESOURCE_STAR_ALLOWED = {
     "ecs:ListTasks",
     # The postmortem's metric graph (stacks/postmortem_access.py).
     "cloudwatch:GetMetricWidgetImage",
+    # The incident's OpsItem does not exist before CreateOpsItem (stacks/incident_runbook_stack.py).
+    "ssm:CreateOpsItem",
 }
 
 POLICY_TYPES = {
@@ -152,7 +154,7 @@ STATE_MACHINE_ARN_SUFFIX = ":stateMachine:IncidentRunbook-incident-response"
 # the watch (missed recoveries) and, once it is part of the stack, Slack's Resolve button.
 TOKEN_SENDERS = tuple(
     step
-    for step in ("monitor_recovery", "recovery", "recovery_watch", "slack_actions")
+    for step in ("monitor_recovery", "recovery", "recovery_watch", "slack_actions", "remediate")
     if step in STEPS
 )
 
@@ -232,7 +234,7 @@ def test_collect_diagnostics_queries_health_events_and_updates_one_incident(
     # The verdict goes on the incident record: one item at a time, on the table itself.
     (items,) = [s for s in statements if s is not query]
     assert sorted(_as_list(items["Action"])) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-    (table_id,) = synth.resources("AWS::DynamoDB::Table")
+    (table_id,) = [t for t in synth.resources("AWS::DynamoDB::Table") if "IncidentTable" in t]
     assert items["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
     actions = _actions(statements)
     assert not actions & {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem"}
@@ -302,8 +304,20 @@ def test_steps_write_artifacts_only_under_incidents(synth: Synth) -> None:
         ]
         join = statement["Resource"]["Fn::Join"][1]
         assert join[-1] == "/incidents/*"
-    for step in set(STEPS) - {"collect_diagnostics", "create_postmortem"}:
-        assert not any(a.startswith("s3:") for a in _actions(_role_statements(synth, step))), step
+    readers = {"classify", "create_channel", "engage", "escalate"}
+    # remediate reads its rules' object and the evidence (test_remediation_access.py).
+    for step in set(STEPS) - {"collect_diagnostics", "create_postmortem", "remediate"}:
+        statements = _role_statements(synth, step)
+        s3 = [s for s in statements if any(a.startswith("s3:") for a in _as_list(s["Action"]))]
+        if step not in readers:
+            assert not s3, step
+            continue
+        # The response declaration: GetObject on its one object in the asset bucket.
+        (read,) = s3
+        assert read["Action"] == "s3:GetObject", step
+        resource = read["Resource"]
+        assert isinstance(resource, str) and ":s3:::cdk-" in resource, step
+        assert resource.endswith(".json") and "*" not in resource, step
 
 
 def _topic(synth: Synth, output: str) -> str:

@@ -49,6 +49,9 @@ def test_every_contract_key_is_camel_case_in_cdk_json() -> None:
         "timezone",
         "powertoolsLayerVersion",
         "diagnosticsRoleName",
+        "responseFile",
+        "timeCompression",
+        "drill",
         "local",
     }
 

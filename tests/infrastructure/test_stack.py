@@ -27,6 +27,10 @@ OUTPUTS = {
     "ArtifactBucketName",
     "PagingTopicArn",
     *TOPIC_OUTPUTS,
+    "ResponseConfigUri",
+    "OnCallTableName",
+    "DrillTopicArn",
+    "DrillTarget",
 }
 
 # docs/contracts.md, "Lambda environment" (and "Paging, escalation and operator actions"):
@@ -37,16 +41,31 @@ CONTRACT_ENV = {
     "STATE_MACHINE_ARN": {"ingest"},
     "SEVERITY_POLICY": {"classify", "ingest"},
     "INGEST_POLICY": {"ingest"},
+    "IGNORED_ALARM_PREFIX": {"ingest"},
     "DIAGNOSTICS_LOOKBACK_MINUTES": {"collect_diagnostics"},
     "SLACK_SECRET_NAME": set(SLACK_STEPS),
-    "SLACK_RESPONDERS": {"create_channel"},
-    "TIMEZONE": {"ingest", "classify", "create_channel", "escalate", "create_postmortem"},
+    "SLACK_RESPONDERS": {"create_channel", "remediate"},
+    "TIMEZONE": {
+        "ingest",
+        "classify",
+        "create_channel",
+        "engage",
+        "escalate",
+        "create_postmortem",
+        "remediate",
+    },
     "NOTIFICATION_TOPIC_ARN": {"create_postmortem"},
     "ESCALATION_TOPIC_ARN": {"escalate"},
     "MAX_ESCALATIONS": {"escalate"},
     "CRITICAL_TOPIC_ARN": {"ingest"},
     "HIGH_TOPIC_ARN": {"ingest"},
     "ECS_EVENTS_LOG_GROUP": {"collect_diagnostics"},
+    # People (docs/oncall.md).
+    "RESPONSE_CONFIG_URI": {"classify", "create_channel", "engage", "escalate"},
+    "ONCALL_TABLE_NAME": {"engage", "escalate"},
+    "CONTACT_TOPIC_PREFIX": {"engage", "escalate"},
+    "REMEDIATION_CONFIG_URI": {"remediate"},
+    "REMEDIATION_ROLE_ARN": {"remediate"},
 }
 # The steps CONTRACT_ENV describes in full; a step added later (the Slack actions function)
 # is held to the variables of the contract but not to an exact set until it is listed here.
@@ -55,12 +74,14 @@ DESCRIBED_STEPS = {
     "classify",
     "collect_diagnostics",
     "create_channel",
+    "engage",
     "monitor_recovery",
     "recovery",
     "escalate",
     "check_stability",
     "recovery_watch",
     "create_postmortem",
+    "remediate",
 } | ({"slack_actions"} & set(STEPS))
 POWERTOOLS_ENV = {
     "POWERTOOLS_SERVICE_NAME": "incident-runbook",
@@ -104,7 +125,8 @@ def test_outputs_point_at_the_right_resources(synth: Synth) -> None:
     )
     # One topic per output: nothing pages on a topic meant for another severity.
     topic_ids = {_logical_id(synth, outputs[name]["Value"]) for name in TOPIC_OUTPUTS}
-    assert topic_ids == set(synth.resources("AWS::SNS::Topic"))
+    drill_topic = _logical_id(synth, outputs["DrillTopicArn"]["Value"])
+    assert topic_ids | {drill_topic} == set(synth.resources("AWS::SNS::Topic"))
     assert len(topic_ids) == len(TOPIC_OUTPUTS) == len(TOPICS)
     assert set(TOPIC_OUTPUTS.values()) == set(TOPICS)
 
@@ -229,8 +251,25 @@ def test_incident_table(synth: Synth) -> None:
             ),
         },
     )
-    synth.assertions.resource_count_is("AWS::DynamoDB::Table", 1)
+    # The incidents and the rotation overrides (below).
+    synth.assertions.resource_count_is("AWS::DynamoDB::Table", 2)
     synth.assertions.resource_count_is("AWS::DynamoDB::GlobalTable", 0)
+
+
+def test_overrides_table(synth: Synth) -> None:
+    synth.assertions.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": "rotation", "KeyType": "HASH"},
+                {"AttributeName": "override_id", "KeyType": "RANGE"},
+            ],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+        },
+    )
 
 
 def test_incident_data_is_retained_on_aws(synth: Synth) -> None:
@@ -296,7 +335,7 @@ def test_topics_are_encrypted_with_the_rotating_customer_key(synth: Synth) -> No
     ((key_id, key),) = keys.items()
     assert key["Properties"]["EnableKeyRotation"] is True
     topics = synth.resources("AWS::SNS::Topic")
-    assert len(topics) == len(TOPICS)
+    assert len(topics) == len(TOPICS) + 1  # and the drill topic
     for topic in topics.values():
         assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
 
@@ -352,7 +391,8 @@ def test_alarm_rules_route_to_their_function_with_dlq_and_retries(
     rules = [
         r["Properties"]
         for r in synth.resources("AWS::Events::Rule").values()
-        if r["Properties"].get("EventPattern", {}).get("detail") == {"state": {"value": [state]}}
+        if r["Properties"].get("EventPattern", {}).get("detail", {}).get("state")
+        == {"value": [state]}
     ]
     assert len(rules) == 1
     rule = rules[0]
@@ -380,8 +420,8 @@ def test_each_rule_has_its_own_dead_letter_queue(synth: Synth) -> None:
     ]
     # ALARM, OK, AWS Health, ECS task stopped, CodeDeploy failure (tests/infrastructure/
     # test_triggers.py checks each pattern), and every stopped ECS task to its log group
-    # (test_ecs_task_events.py).
-    assert len(queues) == len(set(queues)) == 6
+    # (test_ecs_task_events.py), and drills.
+    assert len(queues) == len(set(queues)) == 7
 
 
 def test_no_custom_resources_or_docker_needed(synth: Synth) -> None:

@@ -30,11 +30,15 @@ CONTRACT_SUBSTITUTIONS = {
     "MonitorRecoveryFunctionArn",
     "CheckStabilityFunctionArn",
     "EscalateFunctionArn",
+    "EngageFunctionArn",
     "CreatePostmortemFunctionArn",
+    "RemediateFunctionArn",
     *TOPIC_SUBSTITUTIONS,
     "RecoveryTimeoutSeconds",
     "HeartbeatSeconds",
     "StabilisationSeconds",
+    "RemediationPollSeconds",
+    "DrillTopicArn",
 }
 
 
@@ -47,6 +51,15 @@ def _states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         for key in ("Iterator", "ItemProcessor"):
             if key in state:
                 yield from _states(state[key])
+
+
+# Recovery monitoring and the remediation run side by side in one Parallel (the recovery
+# branch ends at WithdrawProposal, then the workflow writes the postmortem).
+AWAIT = ASL["States"]["AwaitRecovery"]
+RECOVERY = AWAIT["Branches"][0]
+REMEDIATION = AWAIT["Branches"][1]
+BRANCH_END = "WithdrawProposal"
+ALL_STATES = dict(_states(ASL))
 
 
 def _state_machine(synth: Synth) -> dict[str, Any]:
@@ -100,7 +113,10 @@ def test_topic_substitutions_point_at_the_topic_outputs(synth: Synth) -> None:
     for key in TOPIC_SUBSTITUTIONS:
         assert substitutions[key] == outputs[key]["Value"], key
     topics = {substitutions[key]["Ref"] for key in TOPIC_SUBSTITUTIONS}
-    assert topics == set(synth.resources("AWS::SNS::Topic"))  # four distinct topics
+    drill = substitutions["DrillTopicArn"]
+    assert drill == outputs["DrillTopicArn"]["Value"]
+    # four distinct topics, and the drill topic
+    assert topics | {drill["Ref"]} == set(synth.resources("AWS::SNS::Topic"))
     assert substitutions["RecoveryTimeoutSeconds"] == "3600"
     assert substitutions["HeartbeatSeconds"] == "300"
     assert substitutions["StabilisationSeconds"] == "300"
@@ -121,6 +137,7 @@ def test_each_page_goes_to_its_severitys_topic() -> None:
         "PageOnCallHigh": "${HighTopicArn}",
         "NotifyTeam": "${NotificationTopicArn}",
         "EscalateDirectly": "${EscalationTopicArn}",
+        "PageOnCallDrill": "${DrillTopicArn}",
     }
     branches = {
         name: {branch["StartAt"] for branch in ASL["States"][name]["Branches"]}
@@ -130,6 +147,20 @@ def test_each_page_goes_to_its_severitys_topic() -> None:
     assert "PageOnCallHigh" in branches["HighResponse"]
     assert "NotifyTeam" in branches["StandardResponse"]
     assert not {"PageOnCall", "PageOnCallHigh"} & branches["StandardResponse"]
+    drill = {branch["StartAt"] for branch in ASL["States"]["DrillResponse"]["Branches"]}
+    assert "PageOnCallDrill" in drill and not {"PageOnCall", "EngageResponders"} & drill
+
+
+def test_only_a_drill_to_the_drill_topic_takes_the_drill_response() -> None:
+    """The first choice: `drill_target` present and "topic"; a rotation drill (and every real
+    incident) goes on to the severity branches."""
+    first = ASL["States"]["DetermineResponse"]["Choices"][0]
+    assert first["Next"] == "DrillResponse"
+    assert first["And"] == [
+        {"Variable": "$.incident.drill_target", "IsPresent": True},
+        {"Variable": "$.incident.drill_target", "StringEquals": "topic"},
+    ]
+    assert ASL["States"]["DrillResponse"]["Next"] == "StartWaiting"
 
 
 def test_asl_is_jsonpath_only() -> None:
@@ -190,7 +221,7 @@ def _targets(state: dict[str, Any]) -> list[str]:
     return targets
 
 
-def _edges(definition: dict[str, Any] = ASL) -> dict[str, set[str]]:
+def _edges(definition: dict[str, Any] = RECOVERY) -> dict[str, set[str]]:
     return {name: set(_targets(state)) for name, state in definition["States"].items()}
 
 
@@ -240,10 +271,15 @@ def test_every_state_is_reachable(scope: dict[str, Any]) -> None:
 
 
 def test_every_state_can_reach_the_postmortem_or_a_visible_failure() -> None:
-    edges = _edges()
+    edges = _edges(ASL)
     for name in ASL["States"]:
         reachable = _reachable(edges, name)
         assert {"DocumentIncident", "DocumentationFailed"} & reachable, name
+    # Inside the Parallel, every recovery path ends through WithdrawProposal.
+    edges = _edges(RECOVERY)
+    for name in RECOVERY["States"]:
+        assert {BRANCH_END, "RecoveryBranchDone"} & _reachable(edges, name), name
+    assert AWAIT["Next"] == "DocumentIncident" and AWAIT["OutputPath"] == "$[0]"
 
 
 def test_every_loop_waits_in_monitor_recovery() -> None:
@@ -261,17 +297,16 @@ def test_every_loop_waits_in_monitor_recovery() -> None:
 
 def _catchers(state: str) -> dict[str, dict[str, Any]]:
     return {
-        error: catcher
-        for catcher in ASL["States"][state]["Catch"]
-        for error in catcher["ErrorEquals"]
+        error: catcher for catcher in ALL_STATES[state]["Catch"] for error in catcher["ErrorEquals"]
     }
 
 
 def test_monitor_recovery_waits_with_a_timeout_and_a_heartbeat() -> None:
-    monitor = ASL["States"]["MonitorRecovery"]
+    monitor = ALL_STATES["MonitorRecovery"]
     assert monitor["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
-    assert monitor["TimeoutSecondsPath"] == "$.settings.recovery_timeout_seconds"
-    assert monitor["HeartbeatSecondsPath"] == "$.settings.heartbeat_seconds"
+    # The wait is the escalation plan's next event while one runs, else the recovery timeout.
+    assert monitor["TimeoutSecondsPath"] == "$.engagement.wait_seconds"
+    assert monitor["HeartbeatSecondsPath"] == "$.engagement.heartbeat_seconds"
     assert "TimeoutSeconds" not in monitor and "HeartbeatSeconds" not in monitor
     assert monitor["Next"] == "RecoveryOutcome"
     # Both the classified and the fallback path set every setting the waits read.
@@ -283,7 +318,19 @@ def test_monitor_recovery_waits_with_a_timeout_and_a_heartbeat() -> None:
             "heartbeat_seconds.$": "States.StringToJson('${HeartbeatSeconds}')",
             "stabilisation_seconds.$": "States.StringToJson('${StabilisationSeconds}')",
         }, name
-    wait = ASL["States"]["StabilisationWait"]
+        # ... and the first wait: the recovery timeout, until EngageResponders says otherwise.
+        assert (state.get("ResultSelector") or state["Parameters"])["engagement"] == {
+            "active": False,
+            "wait_seconds.$": "States.StringToJson('${RecoveryTimeoutSeconds}')",
+            "heartbeat_seconds.$": "States.StringToJson('${HeartbeatSeconds}')",
+        }, name
+    # Every response goes through StartWaiting, which takes the engage branch's wait.
+    for name in ("CriticalResponse", "HighResponse", "StandardResponse"):
+        assert ASL["States"][name]["Next"] == "StartWaiting", name
+    start = ASL["States"]["StartWaiting"]
+    assert start["ResultPath"] == "$.engagement" and start["Next"] == "AwaitRecovery"
+    assert RECOVERY["StartAt"] == "MonitorRecovery"
+    wait = ALL_STATES["StabilisationWait"]
     assert wait["Type"] == "Wait"
     assert wait["SecondsPath"] == "$.settings.stabilisation_seconds"
 
@@ -294,26 +341,26 @@ def test_monitor_recovery_waits_with_a_timeout_and_a_heartbeat() -> None:
 def test_monitor_recovery_escalates_on_timeout_and_lapsed_heartbeat(
     error: str, reason: str
 ) -> None:
-    catchers = ASL["States"]["MonitorRecovery"]["Catch"]
+    catchers = ALL_STATES["MonitorRecovery"]["Catch"]
     caught = [e for catcher in catchers for e in catcher["ErrorEquals"]]
     # Catchers are tried in order: the specific ones must come before States.ALL (last, alone).
     assert catchers[-1]["ErrorEquals"] == ["States.ALL"]
     assert caught.index(error) < caught.index("States.ALL")
     catcher = _catchers("MonitorRecovery")[error]
     assert catcher["ResultPath"] == "$.error"  # the incident and settings are kept
-    request = ASL["States"][catcher["Next"]]
+    request = ALL_STATES[catcher["Next"]]
     assert request["Type"] == "Pass"
     assert request["Parameters"]["reason"] == reason
     assert request["ResultPath"] == "$.escalation_request"
     assert request["Next"] == "Escalate"
     # Any other failure of the wait does not escalate: it goes (recorded) to the postmortem.
-    other = ASL["States"][_catchers("MonitorRecovery")["States.ALL"]["Next"]]
-    assert other["Next"] == "DocumentIncident"
+    other = ALL_STATES[_catchers("MonitorRecovery")["States.ALL"]["Next"]]
+    assert other["Next"] == BRANCH_END
     assert other["ResultPath"] == "$.recovery"
 
 
 def test_recovery_outcome_routes_each_status() -> None:
-    outcome = ASL["States"]["RecoveryOutcome"]
+    outcome = ALL_STATES["RecoveryOutcome"]
     assert outcome["Type"] == "Choice"
     routes = {
         choice["StringEquals"]: choice["Next"]
@@ -322,57 +369,58 @@ def test_recovery_outcome_routes_each_status() -> None:
     }
     assert len(routes) == len(outcome["Choices"])
     assert routes == {"recovered": "StabilisationWait", "escalate": "OperatorEscalation"}
-    assert outcome["Default"] == "DocumentIncident"  # resolved (and anything else) closes
-    operator = ASL["States"]["OperatorEscalation"]
+    assert outcome["Default"] == BRANCH_END  # resolved (and anything else) closes
+    operator = ALL_STATES["OperatorEscalation"]
     assert operator["Parameters"]["reason"] == "operator"
     assert operator["ResultPath"] == "$.escalation_request"
     assert operator["Next"] == "Escalate"
 
 
 def test_stabilisation_rechecks_then_closes_or_waits_again() -> None:
-    assert ASL["States"]["StabilisationWait"]["Next"] == "CheckStability"
-    check = ASL["States"]["CheckStability"]
+    assert ALL_STATES["StabilisationWait"]["Next"] == "CheckStability"
+    check = ALL_STATES["CheckStability"]
     assert check["Parameters"]["FunctionName"] == "${CheckStabilityFunctionArn}"
     assert check["ResultPath"] == "$.stability"
     assert check["Next"] == "StabilityOutcome"
-    outcome = ASL["States"]["StabilityOutcome"]
+    outcome = ALL_STATES["StabilityOutcome"]
     (flapped,) = outcome["Choices"]
     assert flapped == {
         "Variable": "$.stability.stable",
         "BooleanEquals": False,
         "Next": "MonitorRecovery",
     }
-    assert outcome["Default"] == "DocumentIncident"
+    assert outcome["Default"] == BRANCH_END
     # A failed re-check closes (the alarm did report OK) instead of looping or failing.
-    assert ASL["States"][_catchers("CheckStability")["States.ALL"]["Next"]]["Next"] == (
-        "DocumentIncident"
-    )
+    assert ALL_STATES[_catchers("CheckStability")["States.ALL"]["Next"]]["Next"] == (BRANCH_END)
 
 
 def test_the_escalation_loop_returns_to_the_wait_and_can_close_unresolved() -> None:
-    escalate = ASL["States"]["Escalate"]
+    escalate = ALL_STATES["Escalate"]
     assert escalate["Parameters"]["FunctionName"] == "${EscalateFunctionArn}"
     assert escalate["Parameters"]["Payload"]["request.$"] == "$.escalation_request"
     assert escalate["ResultPath"] == "$.escalation"
     assert escalate["Next"] == "EscalationOutcome"
-    outcome = ASL["States"]["EscalationOutcome"]
+    outcome = ALL_STATES["EscalationOutcome"]
     (close,) = outcome["Choices"]
     assert close == {
         "Variable": "$.escalation.close",
         "BooleanEquals": True,
         "Next": "RecoveryUnresolved",
     }
-    assert outcome["Default"] == "MonitorRecovery"  # wait again
-    unresolved = ASL["States"]["RecoveryUnresolved"]
+    assert outcome["Default"] == "NextWait"  # wait again, as long as Escalate says
+    again = ALL_STATES["NextWait"]
+    assert again["Parameters"]["wait_seconds.$"] == "$.escalation.engagement.wait_seconds"
+    assert again["ResultPath"] == "$.engagement" and again["Next"] == "MonitorRecovery"
+    unresolved = ALL_STATES["RecoveryUnresolved"]
     assert unresolved["ResultPath"] == "$.recovery"
     assert unresolved["Parameters"]["status"] == "timed_out"
-    assert unresolved["Next"] == "DocumentIncident"
+    assert unresolved["Next"] == BRANCH_END
 
 
 def test_a_failed_escalate_step_pages_directly_and_closes_without_looping() -> None:
     fallback_name = _catchers("Escalate")["States.ALL"]["Next"]
     assert fallback_name == "EscalateDirectly"
-    fallback = ASL["States"][fallback_name]
+    fallback = ALL_STATES[fallback_name]
     assert fallback["Parameters"]["TopicArn"] == "${EscalationTopicArn}"
     assert fallback["ResultPath"] is None  # keeps $.escalation_request for RecoveryUnresolved
     assert fallback["Next"] == "RecoveryUnresolved"
@@ -385,6 +433,41 @@ def test_every_path_to_escalate_sets_the_request() -> None:
     into = {name for name, targets in edges.items() if "Escalate" in targets}
     assert into == {"RecoveryTimedOut", "HeartbeatLapsed", "OperatorEscalation"}
     for name in into:
-        state = ASL["States"][name]
+        state = ALL_STATES[name]
         assert state["ResultPath"] == "$.escalation_request", name
         assert state["Parameters"]["reason"] in {"timeout", "heartbeat", "operator"}, name
+
+
+# --- The remediation branch ----------------------------------------------------------
+
+
+def test_the_remediation_branch_proposes_waits_runs_watches_and_compares() -> None:
+    states = REMEDIATION["States"]
+    assert REMEDIATION["StartAt"] == "RemediationSettings"
+    assert states["ProposeRemediation"]["Parameters"]["FunctionName"] == "${RemediateFunctionArn}"
+    wait = states["WaitForDecision"]
+    assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert wait["TimeoutSecondsPath"] == "$.remediation.wait_seconds"
+    assert wait["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    catchers = {e: c["Next"] for c in wait["Catch"] for e in c["ErrorEquals"]}
+    assert catchers == {"States.Timeout": "ExpireProposal", "States.ALL": "RemediationFailed"}
+    # Only an approval (a person's or the rule's own) leads to the run; anything else ends.
+    (approved,) = states["DecisionOutcome"]["Choices"]
+    assert approved["Next"] == "RunRemediation"
+    assert {c["StringEquals"] for c in approved["Or"]} == {"approved", "auto_approved"}
+    assert states["DecisionOutcome"]["Default"] == "RemediationDone"
+    proposed = {c["StringEquals"]: c["Next"] for c in states["RemediationProposed"]["Choices"]}
+    assert proposed == {"proposed": "WaitForDecision", "approved": "RunRemediation"}
+    # The watch loop waits every time round; it ends in the re-run diagnostics and the diff.
+    assert states["RunEnded"]["Default"] == "WaitForRun"
+    assert states["WaitForRun"]["Next"] == "WatchRemediation"
+    recheck = states["RecheckDiagnostics"]
+    assert recheck["Parameters"]["FunctionName"] == "${CollectDiagnosticsFunctionArn}"
+    assert recheck["Parameters"]["Payload"]["phase"] == "after_remediation"
+    assert set(recheck["ResultSelector"]) == {"status.$", "evidence_uri.$"}  # state stays small
+    assert states["CompareFindings"]["Next"] == "RemediationDone"
+    edges = _edges(REMEDIATION)
+    without = {n: t - {"WaitForRun"} for n, t in edges.items() if n != "WaitForRun"}
+    assert _has_cycle(edges) and not _has_cycle(without)
+    for name in states:  # every failure ends the branch, never the incident
+        assert "RemediationDone" in _reachable(edges, name), name

@@ -31,6 +31,7 @@ EXPECTED = {
     ("aws.health", "AWS Health Event", None): "ingest",
     ("aws.ecs", "ECS Task State Change", None): "ingest",
     ("aws.codedeploy", "CodeDeploy Deployment State-change Notification", None): "ingest",
+    ("incident-runbook.drill", "Incident Drill", None): "ingest",
 }
 
 
@@ -44,7 +45,7 @@ def _rules(synth: Synth) -> dict[tuple[str, str, str | None], dict[str, Any]]:
             continue  # stopped ECS tasks to their log group (test_ecs_task_events.py)
         pattern = props["EventPattern"]
         (source,), (detail_type,) = pattern["source"], pattern["detail-type"]
-        state = pattern["detail"].get("state", {})
+        state = pattern.get("detail", {}).get("state", {})
         alarm_state = state.get("value", [None])[0] if isinstance(state, dict) else None
         rules[(source, detail_type, alarm_state)] = props
     return rules

@@ -160,7 +160,13 @@ def test_timeout_pages_the_escalation_topic_with_the_elapsed_time(
     incident, pager, lambda_context
 ) -> None:
     result = _escalate(lambda_context)
-    assert result == {"escalations": 1, "paged": True, "acknowledged": False, "close": False}
+    assert result == {
+        "escalations": 1,
+        "paged": True,
+        "acknowledged": False,
+        "close": False,
+        "engagement": None,  # no `settings` in this payload: no next wait to compute
+    }
     (page,) = pager()
     assert len(page["Subject"]) < 100
     assert page["Subject"].startswith("[ESCALATION 1] orders-api: orders-api-errors - open ")

@@ -132,3 +132,27 @@ def test_logs_carry_the_incident_id_as_correlation_id(
     opened = next(line for line in lines if line["message"] == "incident opened")
     assert opened["correlation_id"] == result["incident_id"]
     assert opened["function_request_id"] == lambda_context.aws_request_id
+
+
+def test_the_runbooks_own_alarm_is_set_aside_and_said(
+    ready, incident_table, alarm_event, lambda_context, monkeypatch, log_stream
+) -> None:
+    """The drills' dead-man's switch notifies its own topic: its ALARM opens no incident, and
+    ingest says it set it aside (the rule lets every alarm event through, so malformed ones
+    still become error records)."""
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("IGNORED_ALARM_PREFIX", "IncidentRunbook-drill-")
+    reset_settings()
+    event = alarm_event()
+    event["detail"]["alarmName"] = "IncidentRunbook-drill-dead-mans-switch"
+    event["resources"] = [
+        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:IncidentRunbook-drill-dead-mans-switch"
+    ]
+    result = ingest.lambda_handler(event, lambda_context)
+    assert result["status"] == "ignored"
+    assert _executions(ready) == []
+    assert incident_table.scan()["Items"] == []
+    assert "own alarm set aside" in log_stream.getvalue()
+    # Another alarm still opens its incident, with the prefix set.
+    assert ingest.lambda_handler(alarm_event(), lambda_context)["status"] == "started"

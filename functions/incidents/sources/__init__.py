@@ -26,6 +26,7 @@ MODULES: dict[tuple[str, str], str] = {
     ("aws.health", "AWS Health Event"): "health",
     ("aws.ecs", "ECS Task State Change"): "ecs",
     ("aws.codedeploy", "CodeDeploy Deployment State-change Notification"): "codedeploy",
+    ("incident-runbook.drill", "Incident Drill"): "drill",
 }
 
 
