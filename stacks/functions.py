@@ -187,6 +187,8 @@ SPECS: tuple[FunctionSpec, ...] = (
             ENV_TIMEZONE,
             ENV_REMEDIATION_CONFIG,
             ENV_REMEDIATION_ROLE,
+            ENV_CRITICAL_TOPIC,
+            ENV_HIGH_TOPIC,
         ),
     ),
     FunctionSpec(

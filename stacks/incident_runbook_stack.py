@@ -464,6 +464,15 @@ class IncidentRunbookStack(Stack):
         )
         if self.remediation is not None:
             self.remediation.grant_run(function, role)
+        # A proposal that waits for a person is paged on the incident's severity topic
+        # (written out rather than grant_publish, whose key grant is kms:GenerateDataKey*).
+        topics = [self.notifications.topics[s].topic_arn for s in ("critical", "high")]
+        function.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=topics))
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.key.key_arn]
+            )
+        )
 
     def _grant_oncall(self) -> None:
         """Read the declaration (classify, create_channel, engage, escalate); page people and

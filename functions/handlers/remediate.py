@@ -45,6 +45,32 @@ def _announce(incident: Any, text: str, blocks: list[dict[str, Any]] | None = No
     post_update(incident, text, blocks)  # best effort by design (chat/updates.py)
 
 
+def _page(incident: Any, subject: str, message: str) -> str:
+    """Page a proposal on the incident's severity topic (critical, high; a standard incident
+    pages nobody); "" when sent, else why not (a finding: the channel and CLI still have it)."""
+    cfg = settings()
+    topic = {"critical": cfg.critical_topic_arn, "high": cfg.high_topic_arn}.get(
+        incident.severity, ""
+    )
+    if not topic:
+        return "" if incident.severity == "standard" else "no topic configured"
+    try:
+        aws.client("sns").publish(
+            TopicArn=topic,
+            Subject=subject,
+            Message=message,
+            MessageAttributes={
+                "severity": {"DataType": "String", "StringValue": incident.severity},
+                "incident_id": {"DataType": "String", "StringValue": incident.incident_id},
+                "kind": {"DataType": "String", "StringValue": "remediation_proposal"},
+            },
+        )
+    except Exception as exc:  # the proposal stands without its page (see the docstring)
+        logger.warning("proposal page failed", extra={"error": type(exc).__name__})
+        return type(exc).__name__
+    return ""
+
+
 def steps(context: LambdaContext) -> RemediationSteps:
     cfg = settings()
     arn = getattr(context, "invoked_function_arn", "") or ""
@@ -60,6 +86,7 @@ def steps(context: LambdaContext) -> RemediationSteps:
         home_account=parts[4] if len(parts) > 4 else "",
         home_region=os.environ.get("AWS_REGION", ""),
         announce=_announce,
+        page=_page,
     )
 
 

@@ -39,6 +39,9 @@ RECOVERED_FIRST = "the incident recovered before anyone decided: not run"
 
 ReadEvidence = Callable[[str], Mapping[str, Any] | None]
 Announce = Callable[[Incident, str, list[dict[str, Any]] | None], None]
+# Pages a proposal (incident, subject, message); returns "" or why it could not.
+Page = Callable[[Incident, str, str], str]
+SUBJECT_LIMIT = 100
 
 
 def _diagnostics(response: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -93,6 +96,7 @@ class RemediationSteps:
         home_account: str = "",
         home_region: str = "",
         announce: Announce | None = None,
+        page: Page | None = None,
     ) -> None:
         self.store = RemediationStore(table)
         self.decisions = Decisions(table, sfn)
@@ -105,6 +109,7 @@ class RemediationSteps:
         self._account = home_account
         self._region = home_region
         self._announce: Announce = announce or _quiet
+        self._page = page
 
     def _say(
         self, incident: Incident, text: str, blocks: list[dict[str, Any]] | None = None
@@ -155,6 +160,12 @@ class RemediationSteps:
             f"{found.document_name} on {', '.join(found.targets) or '-'} (rule {found.rule_id})",
         )
         self._say(incident, _proposal_text(found), _buttons(found))
+        if not found.auto_approved and self._page is not None:
+            problem = self._page(incident, proposal_subject(incident, found), _page_text(found))
+            if problem:
+                self.store.save(
+                    incident_id, record, "finding", f"proposal not paged: {problem}"[:500]
+                )
         if found.auto_approved:
             self.decisions.settle(incident_id, rules.auto_approval(found, at=now))
             record = decode(self.store.incidents.get(incident_id).remediation)
@@ -199,10 +210,12 @@ class RemediationSteps:
         """The recovery branch ended: a proposal still waiting expires unrun (so the
         Parallel ends); one decided or running is left to finish."""
         record = decode(self.store.incidents.get(incident_id).remediation)
+        # A remediation that started is checked once more at recovery (docs/remediation.md).
+        ran = bool(record.execution_id) and record.before is not None
         if record.proposal is None or record.decision is not None:
-            return {"withdrawn": False}
+            return {"withdrawn": False, "ran": ran}
         self.expire(incident_id, now, RECOVERED_FIRST)
-        return {"withdrawn": True}
+        return {"withdrawn": True, "ran": False}
 
     # -- run and watch ------------------------------------------------------------------
 
@@ -286,6 +299,28 @@ def _buttons(proposal: rules.Proposal) -> list[dict[str, Any]] | None:
         may_decide=", ".join(f"<@{a}>" for a in proposal.approvers) or "nobody configured",
         expires_at=f"{proposal.expires_at} UTC",
     )
+
+
+def proposal_subject(incident: Incident, proposal: rules.Proposal) -> str:
+    """`[CRITICAL] Fix proposed: AWS-RestartEC2Instance on i-0abc (inc-...)`, < 100 chars."""
+    on = ", ".join(proposal.targets) or "-"
+    text = f"[{incident.severity.upper()}] Fix proposed: {proposal.document_name} on {on}"
+    text = f"{text} ({incident.incident_id})"
+    text = text.encode("ascii", "replace").decode()
+    return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
+
+
+def _page_text(proposal: rules.Proposal) -> str:
+    """The proposal for a phone or an inbox: what, why, on what, how to decide, by when."""
+    lines = [
+        f"Proposed fix for incident {proposal.incident_id}: {proposal.document_name} "
+        f"(rule {proposal.rule_id}) on {', '.join(proposal.targets) or '-'}.",
+        f"Why: {', '.join(proposal.causes) or 'the rule matched the diagnosis'}.",
+        f"Approve: runbook remediate {proposal.incident_id} --approve",
+        f"Reject: runbook remediate {proposal.incident_id} --reject",
+        f"Nothing runs unless somebody approves before {proposal.expires_at} UTC.",
+    ]
+    return "\n".join(lines)
 
 
 def _proposal_text(proposal: rules.Proposal) -> str:

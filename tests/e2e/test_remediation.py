@@ -13,6 +13,7 @@ the 15 min approval timeout is 15 s):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from runbook.cli import main as runbook_cli
 from runbook.local.emulator import LocalEmulator
 
-from .helpers import finished, wait_for
+from .helpers import drain, finished, wait_for
 from .test_incident_flow import incident_for_alarm
 
 DOCUMENT = "AWS-RestartEC2Instance"
@@ -56,6 +57,15 @@ def _impaired_instance(emulator: LocalEmulator, aws: Callable[[str], Any]) -> st
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
     emulator.host_faults.impair(instance["InstanceId"])
     return str(instance["InstanceId"])
+
+
+_SEEN: list[dict[str, Any]] = []
+
+
+def _pages(aws: Callable[[str], Any], queue: str) -> list[dict[str, Any]]:
+    """Every SNS notification the pager queue received so far (kept across calls)."""
+    _SEEN.extend(json.loads(m["Body"]) for m in drain(aws("sqs"), queue))
+    return _SEEN
 
 
 def _open(
@@ -126,10 +136,26 @@ def test_approve_from_the_cli_runs_the_restart_and_the_postmortem_has_the_diff(
     outputs: dict[str, str],
     unique: str,
     capsys: pytest.CaptureFixture[str],
+    pager_queue: str,
 ) -> None:
     incident = _open(emulator, aws, outputs, unique)
     incident_id = incident["incident_id"]
     record = _proposed(aws, outputs, incident_id)
+    # The proposal is paged too (the high topic: the alarm's Severity tag), with how to decide.
+    proposal_page = wait_for(
+        "the proposal's page",
+        lambda: next(
+            (
+                m
+                for m in _pages(aws, pager_queue)
+                if incident_id in m.get("Subject", "") and "Fix proposed" in m["Subject"]
+            ),
+            None,
+        ),
+        30,
+    )
+    assert proposal_page["Subject"].startswith("[HIGH] Fix proposed: " + DOCUMENT)
+    assert f"runbook remediate {incident_id} --approve" in proposal_page["Message"]
     proposal = record["proposal"]
     assert proposal["document_name"] == DOCUMENT
     assert proposal["rule_id"] == "ec2-system-status"
@@ -172,6 +198,13 @@ def test_approve_from_the_cli_runs_the_restart_and_the_postmortem_has_the_diff(
     assert "### Before and after" in postmortem
     assert "went away" in postmortem
     assert "remediation approved by Alice Moreau" in postmortem  # the timeline
+    # ... and the diagnostics ran once more at recovery, compared with those before the fix.
+    at_recovery = _remediation(aws, outputs, incident_id).get("at_recovery")
+    assert at_recovery is not None
+    assert ("gone", "ec2.system_status_impaired") in {
+        (c["change"], c["code"]) for c in at_recovery["causes"]
+    }
+    assert "at recovery" in postmortem
 
 
 def test_reject_from_the_cli_runs_nothing(

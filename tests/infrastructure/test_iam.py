@@ -353,13 +353,13 @@ def test_escalate_publishes_to_the_escalation_topic_only(synth: Synth) -> None:
 def test_lambda_steps_never_page_the_severity_topics(synth: Synth) -> None:
     """Pages go out from the state machine; of the steps, escalate pages the escalation topic,
     ingest pages an incident a joining signal raised to critical or high, and
-    create_postmortem announces on the notification topic; nothing else publishes."""
+    create_postmortem announces on the notification topic, remediate pages a proposal that
+    waits for a person on the critical or high topic; nothing else publishes."""
     publishers = {step: _published(synth, step) for step in STEPS}
     assert publishers.pop("escalate") == {_topic(synth, "EscalationTopicArn")}
-    assert publishers.pop("ingest") == {
-        _topic(synth, "CriticalTopicArn"),
-        _topic(synth, "HighTopicArn"),
-    }
+    paging = {_topic(synth, "CriticalTopicArn"), _topic(synth, "HighTopicArn")}
+    assert publishers.pop("ingest") == paging
+    assert publishers.pop("remediate") == paging
     assert publishers.pop("create_postmortem") == {_topic(synth, "NotificationTopicArn")}
     assert {step: topics for step, topics in publishers.items() if topics} == {}
 

@@ -57,8 +57,8 @@ CONTRACT_ENV = {
     "NOTIFICATION_TOPIC_ARN": {"create_postmortem"},
     "ESCALATION_TOPIC_ARN": {"escalate"},
     "MAX_ESCALATIONS": {"escalate"},
-    "CRITICAL_TOPIC_ARN": {"ingest"},
-    "HIGH_TOPIC_ARN": {"ingest"},
+    "CRITICAL_TOPIC_ARN": {"ingest", "remediate"},
+    "HIGH_TOPIC_ARN": {"ingest", "remediate"},
     "ECS_EVENTS_LOG_GROUP": {"collect_diagnostics"},
     # People (docs/oncall.md).
     "RESPONSE_CONFIG_URI": {"classify", "create_channel", "engage", "escalate"},

@@ -238,11 +238,11 @@ def test_a_recovery_first_withdraws_a_waiting_proposal(
     steps = _steps(incident_table, sfn, FakeSsm(), RULE)
     steps.propose(incident.incident_id, {"diagnostics": _diagnostics()}, NOW)
     steps.await_decision(incident.incident_id, "token-1")
-    assert steps.withdraw(incident.incident_id, NOW) == {"withdrawn": True}
+    assert steps.withdraw(incident.incident_id, NOW) == {"withdrawn": True, "ran": False}
     decision = _record(incident_table, incident.incident_id).decision
     assert decision.outcome == "expired" and decision.note == RECOVERED_FIRST
     assert sfn.sent == [("token-1", {"outcome": "expired", "by": ""})]
-    assert steps.withdraw(incident.incident_id, NOW) == {"withdrawn": False}
+    assert steps.withdraw(incident.incident_id, NOW) == {"withdrawn": False, "ran": False}
 
 
 def test_a_failed_run_is_a_finding(incident_table: Any, incident: Incident) -> None:
