@@ -46,8 +46,11 @@ def response_plan(incident: Incident, decided: Classification) -> tuple[str | No
     from oncall.source import response_config
 
     try:
+        config = response_config()
+        if incident.drill and incident.drill_target == "rotation":
+            return drill_plan(config), decided
         plan = choose(
-            response_config(),
+            config,
             severity=decided.severity,
             alarm_name=incident.alarm_name,
             resources=[(r.type, r.id) for r in incident.resources],
@@ -59,6 +62,15 @@ def response_plan(incident: Incident, decided: Classification) -> tuple[str | No
         severity = cast(Severity, plan.severity)  # the loader checked it is one
         return plan.id, Classification(severity=severity, rule=f"response plan {plan.id}")
     return plan.id, decided
+
+
+def drill_plan(config: Any) -> str:
+    """A drill of the real rotation (docs/drills.md) runs the first response plan that pages
+    people (its escalation plan, its rotations, their channels), else the default."""
+    for plan in config.response_plans:
+        if plan.escalation_plan:
+            return str(plan.id)
+    return str(config.default_plan.id)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -60,6 +60,27 @@ def test_a_drill_pages_the_drill_topic_and_prints_its_figures(
     ]
 
 
+def test_a_drill_of_the_real_rotation_pages_the_on_call_person_marked_drill(
+    emulator: LocalEmulator, aws: Callable[[str], Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--target rotation`: the first response plan that pages people (the example's
+    payments plan) engages whoever is on call now, through their own topic, as `[DRILL]`."""
+    code, out, err = drill(emulator, capsys, "--json", "--timeout", "90", "--target", "rotation")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["topic"] == emulator.outputs["CriticalTopicArn"]
+    item = aws("dynamodb").get_item(
+        TableName=emulator.outputs["IncidentTableName"],
+        Key={"incident_id": {"S": report["incident_id"]}},
+    )["Item"]
+    assert item["response_plan"]["S"] == "payments-critical"
+    engagement = item["engagement"]["M"]
+    first = engagement["stages"]["L"][0]["M"]["contacts"]["L"][0]["S"]
+    topic = f"arn:aws:sns:us-east-1:123456789012:IncidentRunbook-contact-{first}"
+    paged = [d for d in emulator.deliveries(topic=topic) if report["drill_id"] in d["message"]]
+    assert paged and all("[DRILL]" in (d.get("subject") or d["message"]) for d in paged)
+
+
 def test_a_drill_with_paging_broken_exits_1_naming_the_page(
     emulator: LocalEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
