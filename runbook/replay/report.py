@@ -61,6 +61,8 @@ class Pages(msgspec.Struct, kw_only=True):
     escalations: dict[str, int]  # per severity of the incident escalated
     postmortem_notices: int
     total: int
+    # People paged through their own topics (docs/oncall.md): contact id -> deliveries.
+    people: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class Window(msgspec.Struct, kw_only=True):
@@ -131,6 +133,10 @@ def _events(incident: Incident) -> Counter[str]:
     return Counter(entry.event for entry in incident.timeline)
 
 
+# Each contact's topic is `<stack>-contact-<id>` (stacks/oncall.py).
+CONTACT_TOPIC_MARK = "-contact-"
+
+
 def _page_kind(delivery: dict[str, Any], topic: str) -> str | None:
     """`response`, `upgrade`, `escalation`, `postmortem` or None (not a replay delivery)."""
     if not str(delivery.get("endpoint", "")).endswith(REPLAY_DOMAIN):
@@ -162,9 +168,14 @@ def count_pages(
     by_topic = dict.fromkeys(TOPIC_NAMES, 0)
     notices = 0
     per_incident: Counter[str] = Counter()
+    people: Counter[str] = Counter()
     for delivery in deliveries:
-        topic = names.get(str(delivery.get("topic")))
+        arn = str(delivery.get("topic"))
+        topic = names.get(arn)
         if topic is None:
+            contact = arn.rsplit(":", 1)[-1].partition(CONTACT_TOPIC_MARK)[2]
+            if CONTACT_TOPIC_MARK in arn and contact:
+                people[contact] += 1
             continue
         kind = _page_kind(delivery, topic)
         if kind is None:
@@ -188,6 +199,7 @@ def count_pages(
         escalations=escalations,
         postmortem_notices=notices,
         total=sum(by_topic.values()),
+        people=dict(sorted(people.items())),
     )
     return pages, per_incident
 
@@ -394,6 +406,12 @@ def text(report: Report) -> str:
         "  per topic: "
         + ", ".join(f"{topic} {count}" for topic, count in pages.by_topic.items())
         + f"; {pages.postmortem_notices} postmortem notices on the team topic (not pages)",
+        "  people paged on their own channels: "
+        + (
+            ", ".join(f"{contact} {count}" for contact, count in pages.people.items())
+            if pages.people
+            else "none (no response plan with an escalation plan applied)"
+        ),
         "",
         f"Incidents ({len(report.incidents)}):",
         table(

@@ -90,6 +90,20 @@ def test_pages_per_severity_and_topic_leave_postmortem_notices_out() -> None:
     assert pages.postmortem_notices == 1
     assert pages.total == 6
     assert per_incident == {"inc-1": 1, "inc-2": 2, "inc-3": 1}
+    assert pages.people == {}
+
+
+def test_people_paged_on_their_own_topics_are_counted_apart() -> None:
+    person = "arn:aws:sns:us-east-1:123456789012:IncidentRunbook-contact-{}"
+    deliveries = [
+        delivery(person.format("alice"), "inc-1", "critical", endpoint="+447700900001"),
+        delivery(person.format("alice"), "inc-1", "critical", endpoint="alice@example.com"),
+        delivery(person.format("bob"), "inc-1", "critical", endpoint="+447700900002"),
+        delivery("critical", "inc-1", "critical"),
+    ]
+    pages, _ = count_pages(deliveries, TOPICS)
+    assert pages.people == {"alice": 2, "bob": 1}
+    assert pages.total == 1  # the severity topics' pages, as before
 
 
 def test_incidents_and_totals_come_from_the_records() -> None:
