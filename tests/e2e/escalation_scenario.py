@@ -113,8 +113,14 @@ class Scenario:
         return entered_states(history(self.sfn, execution_arn))
 
     def waiting_in(self, execution_arn: str, state: str, times: int = 1) -> bool:
-        entered = self.entered(execution_arn)
-        return entered.count(state) >= times and entered[-1] == state
+        """In `state` now, for at least the `times`-th time. Entered more often than exited,
+        not "the last state entered": the remediation branch runs beside the recovery wait."""
+        events = history(self.sfn, execution_arn)
+        entered = entered_states(events)
+        exited = [
+            e["stateExitedEventDetails"]["name"] for e in events if "stateExitedEventDetails" in e
+        ]
+        return entered.count(state) >= times and entered.count(state) > exited.count(state)
 
     def message(self, queue: str, incident_id: str, timeout: float = 90) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
