@@ -343,3 +343,50 @@ def test_a_secret_without_a_signing_secret_refuses_every_click(
     (failure,) = [line for line in lines if line["message"] == "slack action failed"]
     assert failure["error"] == "ConfigurationError"
     assert "signing_secret" in failure["reason"]
+
+
+def _propose(table: Any, approvers: list[str]) -> None:
+    """A proposal waiting for a person on the incident (what ProposeRemediation records)."""
+    from datetime import UTC, datetime
+
+    from remediation.proposal import new_proposal
+    from remediation.record import RemediationRecord
+    from remediation.store import RemediationStore
+
+    proposal = new_proposal(
+        incident_id=INCIDENT_ID,
+        rule_id="ec2-system-status",
+        description="Move the instance off its failing host",
+        document="AWS-RestartEC2Instance",
+        document_name="AWS-RestartEC2Instance",
+        parameters={"InstanceId": ["i-0abc"]},
+        severity="critical",
+        approvers=approvers,
+        auto_approved=False,
+        approval_timeout_seconds=900,
+        execution_timeout_seconds=1800,
+        now=datetime.now(UTC),
+    )
+    RemediationStore(table).save(
+        INCIDENT_ID, RemediationRecord(stage="proposed", proposal=proposal), "proposed", ""
+    )
+
+
+def test_a_signed_approve_from_an_approver_records_the_slack_user(incident, lambda_context) -> None:
+    _propose(incident, approvers=["U0CA5"])
+    status, body = call(http_event(interaction_body("remediation_approve")), lambda_context)
+    assert status == 200
+    assert body["text"].startswith(f"Approved the remediation of {INCIDENT_ID}")
+    decision = item(incident)["remediation"]["decision"]
+    assert decision["outcome"] == "approved"
+    assert decision["via"] == "slack" and decision["by"] == "U0CA5"
+
+
+def test_a_signed_approve_from_anyone_else_is_refused_and_decides_nothing(
+    incident, lambda_context
+) -> None:
+    _propose(incident, approvers=["U0ALICE001"])
+    status, body = call(http_event(interaction_body("remediation_approve")), lambda_context)
+    assert status == 200
+    assert "You may not decide this remediation" in body["text"]
+    assert "decision" not in item(incident)["remediation"]
