@@ -32,6 +32,7 @@ from moto.logs import logs_backends
 from moto.sqs import sqs_backends
 from moto.utilities.arns import parse_arn
 
+from runbook.local import stack_readiness
 from runbook.local.events import EventRouter, target_input
 
 LOGGER = logging.getLogger(__name__)
@@ -124,6 +125,8 @@ class Scheduler:
 
     def _run(self) -> None:
         while not self._stop.wait(self.tick_seconds):
+            if stack_readiness.deploying():
+                continue  # a rule the deploy just made may target a function not wired yet
             try:
                 self.fire_scheduled_rules()
             except Exception:  # never let one bad tick end the schedule

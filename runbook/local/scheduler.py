@@ -44,6 +44,7 @@ from moto.sqs import sqs_backends
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.utilities.arns import parse_arn
 
+from runbook.local import stack_readiness
 from runbook.local.jsonlog import JsonLog
 from runbook.local.schedule import parse_schedule
 
@@ -142,6 +143,8 @@ class ScheduleRunner:
 
     def _run(self) -> None:
         while not self._stop.wait(self.tick_seconds):
+            if stack_readiness.deploying():
+                continue  # as schedule.py: nothing fires into a stack still being deployed
             try:
                 self.fire_schedules()
             except Exception:  # never let one bad tick end the schedules

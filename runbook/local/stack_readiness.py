@@ -53,6 +53,13 @@ class _Hold:
             stack.status = "UPDATE_COMPLETE"
 
 
+def deploying() -> bool:
+    """A stack is being deployed (held): its functions may not be wired to their source yet,
+    so the emulator's own clocks (scheduled rules, Scheduler) wait for the next tick."""
+    with _lock:
+        return bool(_held)
+
+
 def _held_for(stack: Any) -> _Hold | None:
     with _lock:
         return _held.get(stack.name)
