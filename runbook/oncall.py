@@ -81,6 +81,7 @@ def run(ctx: Context, args: argparse.Namespace) -> str:
 def declaration(ctx: Context, file: Path | None) -> Any:
     """The compiled declaration: from `--file`, else the deployed stack's."""
     from oncall.declaration import decode_config
+    from shared.s3uri import split_uri
 
     if file is not None:
         from stacks.response_file import ResponseFileError, load_response_file
@@ -92,7 +93,7 @@ def declaration(ctx: Context, file: Path | None) -> Any:
         except ResponseFileError as err:
             raise CliError("\n".join(err.problems)) from None
     uri = ctx.output("ResponseConfigUri")
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    bucket, key = split_uri(uri)
     try:
         body = ctx.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     except Exception as err:  # any failure to read is one line for the operator

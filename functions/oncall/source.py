@@ -8,19 +8,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 from oncall.declaration import ResponseConfig, decode_config, default_config
-from shared import aws
 from shared.config import settings
-from shared.errors import ConfigurationError, transient_errors
-
-
-def split_uri(uri: str) -> tuple[str, str]:
-    """`s3://bucket/key` as (bucket, key); ConfigurationError for anything else."""
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise ConfigurationError(f"RESPONSE_CONFIG_URI is not s3://bucket/key: {uri[:200]!r}")
-    bucket, key = uri[5:].split("/", 1)
-    if not bucket or not key:
-        raise ConfigurationError(f"RESPONSE_CONFIG_URI is not s3://bucket/key: {uri[:200]!r}")
-    return bucket, key
+from shared.errors import ConfigurationError
+from shared.s3uri import read_configured_object
 
 
 @lru_cache(maxsize=1)
@@ -30,9 +20,9 @@ def response_config() -> ResponseConfig:
     cfg = settings()
     if not cfg.response_config_uri:
         return default_config(cfg.timezone)
-    bucket, key = split_uri(cfg.response_config_uri)
-    with transient_errors("S3 GetObject (response declaration)"):
-        body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    body = read_configured_object(
+        cfg.response_config_uri, "RESPONSE_CONFIG_URI", "response declaration"
+    )
     try:
         return decode_config(body)
     except ValueError as exc:

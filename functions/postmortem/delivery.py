@@ -16,8 +16,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from incidents.model import Incident
 from postmortem.console import s3_object_url
-from postmortem.writer import split_uri
 from shared.errors import error_code
+from shared.s3uri import split_uri
 
 SUBJECT_LIMIT = 99
 _NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]+")

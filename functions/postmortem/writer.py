@@ -15,6 +15,7 @@ from incidents.model import Incident
 from incidents.repository import IncidentRepository
 from postmortem.graph import IMAGE_NAME
 from shared.errors import IncidentNotFound, error_code, transient_errors
+from shared.s3uri import split_uri
 
 # The evidence document is read whole; beyond this it is left in S3 and the summary is used.
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
@@ -28,14 +29,6 @@ def postmortem_key(incident_id: str) -> str:
 def image_key(incident_id: str) -> str:
     """`incidents/<id>/metric.png`, next to the document so it embeds as `metric.png`."""
     return f"incidents/{incident_id}/{IMAGE_NAME}"
-
-
-def split_uri(uri: str) -> tuple[str, str]:
-    """`s3://bucket/key` -> (bucket, key); ("", "") when it is not an S3 URI."""
-    if not uri.startswith("s3://"):
-        return "", ""
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
 
 
 class PostmortemWriter:

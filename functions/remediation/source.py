@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from oncall.source import split_uri
 from remediation.problems import RemediationConfigError
 from remediation.rules import RemediationConfig, decode_config
-from shared import aws
 from shared.config import settings
-from shared.errors import ConfigurationError, transient_errors
+from shared.errors import ConfigurationError
+from shared.s3uri import read_configured_object
 
 
 @lru_cache(maxsize=1)
@@ -21,9 +20,7 @@ def remediation_config() -> RemediationConfig:
     uri = settings().remediation_config_uri
     if not uri:
         return RemediationConfig()
-    bucket, key = split_uri(uri)
-    with transient_errors("S3 GetObject (remediation rules)"):
-        body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    body = read_configured_object(uri, "REMEDIATION_CONFIG_URI", "remediation rules")
     try:
         return decode_config(body)
     except RemediationConfigError as exc:

@@ -30,6 +30,7 @@ from remediation.rules import RemediationConfig
 from remediation.runner import AutomationRunner, RemediationStartFailed
 from remediation.store import RemediationStore
 from shared.errors import transient_errors
+from shared.s3uri import split_uri
 from shared.timeutil import iso
 
 # How long WaitForDecision waits when no proposal asks for longer (never 0: ASL refuses it).
@@ -62,9 +63,9 @@ def s3_evidence_reader(s3: Any) -> ReadEvidence:
     the state is then used: a missing object must not lose the proposal)."""
 
     def read(uri: str) -> Mapping[str, Any] | None:
-        if not uri.startswith("s3://") or "/" not in uri[5:]:
+        bucket, key = split_uri(uri)
+        if not bucket or not key:
             return None
-        bucket, key = uri[5:].split("/", 1)
         try:
             with transient_errors("S3 GetObject (evidence)"):
                 body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
