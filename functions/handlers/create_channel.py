@@ -33,12 +33,13 @@ def plan_responders(record: Incident | None) -> tuple[str, ...]:
     """The incident's response plan's `slackResponders` (docs/oncall.md), when one applies."""
     if record is None or not record.response_plan or not settings().response_config_uri:
         return ()
+    from oncall.declaration import UnknownName
     from oncall.source import response_config
 
-    for plan in response_config().response_plans:
-        if plan.id == record.response_plan:
-            return tuple(plan.slack_responders)
-    return ()
+    try:
+        return tuple(response_config().response_plan(record.response_plan).slack_responders)
+    except UnknownName:  # redeployed without it: the configured responders only
+        return ()
 
 
 @logger.inject_lambda_context(clear_state=True)

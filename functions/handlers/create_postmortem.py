@@ -13,7 +13,6 @@ from incidents.model import Incident
 from incidents.opscenter import OpsCenter
 from incidents.payloads import PostmortemPayload, parse_payload
 from incidents.repository import IncidentRepository
-from oncall import engagement as plan_runner
 from oncall import respond
 from postmortem import gather
 from postmortem.channel import SecretSlackPoster
@@ -57,14 +56,7 @@ def _stop_escalation(repo: IncidentRepository, incident: Incident, closed_at: st
     engagement = respond.decode(incident.engagement)
     if engagement is None or engagement.status != "active":
         return incident
-    if incident.acknowledged_at:  # acknowledged, and recovered before the plan's next wake-up
-        stopped = plan_runner.acknowledge(
-            engagement,
-            by=incident.acknowledged_by or "unknown",
-            at=parse_time(incident.acknowledged_at),
-        )
-    else:
-        stopped = plan_runner.stop(engagement, at=parse_time(closed_at), reason="incident closed")
+    stopped = respond.settle(engagement, incident, parse_time(closed_at), "incident closed")
     data = respond.encode(stopped)
     repo.update(incident.incident_id, {"engagement": data}, "escalation plan stopped", "closed")
     return msgspec.structs.replace(incident, engagement=data)

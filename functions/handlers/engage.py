@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from incidents.model import Incident
 from incidents.opscenter import OpsCenter
 from incidents.payloads import EngagePayload, parse_payload
 from incidents.repository import IncidentRepository
 from oncall import engagement as plan_runner
 from oncall import respond, wiring
+from oncall.declaration import ResponseConfig, ResponsePlan, UnknownName
 from oncall.response_plans import choose
 from shared import aws
 from shared.config import settings
@@ -79,31 +80,25 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 respond.timeline_detail(sent) or f"plan {engagement.plan}: nobody to engage yet",
             )
             metrics.add_metric(name="ContactPages", unit=MetricUnit.Count, value=len(sent))
-    waiting = respond.waiting(
-        engagement,
-        now,
-        recovery_timeout=payload.settings.recovery_timeout_seconds,
-        heartbeat=payload.settings.heartbeat_seconds,
-    )
+    waiting = respond.next_wait(engagement, now, payload.settings)
     logger.info(
         "engaged",
         extra={
             "plan": engagement.plan if engagement else None,
             "pages": len(sent),
-            "wait_seconds": waiting.wait_seconds,
+            "wait_seconds": waiting["wait_seconds"],
         },
     )
-    return {
-        "status": "engaged" if engagement else "no_plan",
-        "engagement": msgspec.to_builtins(waiting),
-    }
+    return {"status": "engaged" if engagement else "no_plan", "engagement": waiting}
 
 
-def _plan(config: Any, incident: Any) -> Any:
+def _plan(config: ResponseConfig, incident: Incident) -> ResponsePlan:
     """The plan classify chose (by id), or the first match now (classify ran without it)."""
-    for plan in config.response_plans:
-        if plan.id == incident.response_plan:
-            return plan
+    if incident.response_plan:
+        try:
+            return config.response_plan(incident.response_plan)
+        except UnknownName:  # redeployed without it: match again
+            pass
     return choose(
         config,
         severity=incident.severity,

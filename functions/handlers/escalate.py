@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat.updates import post_update
@@ -148,14 +147,7 @@ def _waiting(
     """The next wait (`$.engagement`), when the workflow passed its settings."""
     if payload.settings is None:
         return None
-    waiting = respond.waiting(
-        engagement,
-        now,
-        recovery_timeout=payload.settings.recovery_timeout_seconds,
-        heartbeat=payload.settings.heartbeat_seconds,
-    )
-    result: dict[str, Any] = msgspec.to_builtins(waiting)
-    return result
+    return respond.next_wait(engagement, now, payload.settings)
 
 
 def _channel_line(decision: escalation.Decision, count: int, open_for: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from incidents.model import Incident
+from incidents.payloads import WaitSettings
 from oncall import engagement as plan_runner
 from oncall.declaration import ResponseConfig
 from oncall.engagement import Engagement, PlannedPage
@@ -145,15 +146,34 @@ def tick(
     incident stops the plan; otherwise begin due stages and send due pages."""
     if engagement.status != "active":
         return engagement, []
-    if incident.acknowledged_at:
-        at = parse_time(incident.acknowledged_at)
-        return plan_runner.acknowledge(
-            engagement, by=incident.acknowledged_by or "unknown", at=at
-        ), []
-    if not incident.is_open:
-        return plan_runner.stop(engagement, at=now, reason=f"incident {incident.status}"), []
+    if incident.acknowledged_at or not incident.is_open:
+        return settle(engagement, incident, now, f"incident {incident.status}"), []
     engagement = plan_runner.advance(config, engagement, now, overrides_for)
     return send_due(config, engagement, incident, now, send, subject=subject, message=message)
+
+
+def settle(engagement: Engagement, incident: Incident, now: datetime, reason: str) -> Engagement:
+    """The plan's end without a page: acknowledged (at the acknowledgement recorded on the
+    incident, also when it recovered before the plan's next wake-up), else stopped now."""
+    if incident.acknowledged_at:
+        return plan_runner.acknowledge(
+            engagement,
+            by=incident.acknowledged_by or "unknown",
+            at=parse_time(incident.acknowledged_at),
+        )
+    return plan_runner.stop(engagement, at=now, reason=reason)
+
+
+def next_wait(engagement: Engagement | None, now: datetime, wait: WaitSettings) -> dict[str, Any]:
+    """`$.engagement` as the state carries it (waiting() as plain data)."""
+    found = waiting(
+        engagement,
+        now,
+        recovery_timeout=wait.recovery_timeout_seconds,
+        heartbeat=wait.heartbeat_seconds,
+    )
+    state: dict[str, Any] = msgspec.to_builtins(found)
+    return state
 
 
 def timeline_detail(pages: Sequence[PlannedPage]) -> str:
