@@ -173,7 +173,7 @@ def _operator(ctx: Context) -> Any:
     return OperatorActions(table=ctx.table(), sfn=ctx.client("stepfunctions"))
 
 
-def _by(args: argparse.Namespace) -> str:
+def operator_name(args: argparse.Namespace) -> str:
     return str(args.by or f"operator:{os.environ.get('USER') or getpass.getuser()}")
 
 
@@ -198,7 +198,9 @@ def _acknowledged(item: dict[str, Any]) -> str | None:
 def resolve(ctx: Context, args: argparse.Namespace) -> str:
     """Resume the waiting workflow through the same token protocol as an alarm OK."""
     actions = _operator(ctx)
-    outcome = _act(args, lambda: actions.resolve(args.incident_id, by=_by(args), note=args.note))
+    outcome = _act(
+        args, lambda: actions.resolve(args.incident_id, by=operator_name(args), note=args.note)
+    )
     if args.json:
         return to_json({"incident_id": args.incident_id, "outcome": outcome})
     if outcome == "resumed":
@@ -213,7 +215,8 @@ def ack(ctx: Context, args: argparse.Namespace) -> str:
     """Take ownership: escalation pages stop; the incident stays open until resolved."""
     actions = _operator(ctx)
     incident = _act(
-        args, lambda: actions.acknowledge(args.incident_id, by=_by(args), note=args.note or "")
+        args,
+        lambda: actions.acknowledge(args.incident_id, by=operator_name(args), note=args.note or ""),
     )
     if args.json:
         return to_json(
@@ -288,7 +291,8 @@ def escalate(ctx: Context, args: argparse.Namespace) -> str:
     """Page the escalation topic now, through the waiting workflow."""
     actions = _operator(ctx)
     outcome = _act(
-        args, lambda: actions.escalate(args.incident_id, by=_by(args), note=args.note or "")
+        args,
+        lambda: actions.escalate(args.incident_id, by=operator_name(args), note=args.note or ""),
     )
     if args.json:
         return to_json({"incident_id": args.incident_id, "outcome": outcome})

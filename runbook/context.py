@@ -56,11 +56,12 @@ class Context:
             kwargs["endpoint_url"] = self.endpoint_url
         return self.session.client(service, **kwargs)
 
-    def table(self) -> Any:
+    def table(self, output: str = "IncidentTableName") -> Any:
+        """The DynamoDB table a stack output names (the incidents, by default)."""
         kwargs: dict[str, Any] = {}
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
-        return self.session.resource("dynamodb", **kwargs).Table(self.output("IncidentTableName"))
+        return self.session.resource("dynamodb", **kwargs).Table(self.output(output))
 
     @property
     def outputs(self) -> dict[str, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from runbook.commands import operator_name
 from runbook.context import Context
 from runbook.errors import CliError
 from runbook.render import table, to_json
@@ -104,11 +105,7 @@ def declaration(ctx: Context, file: Path | None) -> Any:
 def store(ctx: Context) -> Any:
     from oncall.overrides import OverrideStore
 
-    kwargs: dict[str, Any] = {}
-    if ctx.endpoint_url:
-        kwargs["endpoint_url"] = ctx.endpoint_url
-    resource = ctx.session.resource("dynamodb", **kwargs)
-    return OverrideStore(resource.Table(ctx.output("OnCallTableName")))
+    return OverrideStore(ctx.table("OnCallTableName"))
 
 
 def parse_when(text: str | None, zone: str) -> datetime:
@@ -228,13 +225,6 @@ def schedule(ctx: Context, args: argparse.Namespace) -> str:
     return head + "\n" + table(["FROM", "TO", "WHO", "SOURCE"], rows)
 
 
-def _by(args: argparse.Namespace) -> str:
-    import getpass
-    import os
-
-    return str(args.by or f"operator:{os.environ.get('USER') or getpass.getuser()}")
-
-
 def override_add(ctx: Context, args: argparse.Namespace) -> str:
     from oncall.overrides import OverrideError
 
@@ -246,7 +236,7 @@ def override_add(ctx: Context, args: argparse.Namespace) -> str:
     end = parse_when(args.end, config.timezone)
     try:
         added = store(ctx).add(
-            args.rotation, args.contact, start, end, by=_by(args), now=datetime.now(UTC)
+            args.rotation, args.contact, start, end, by=operator_name(args), now=datetime.now(UTC)
         )
     except OverrideError as err:
         raise CliError(str(err)) from None
@@ -291,6 +281,7 @@ def override_remove(ctx: Context, args: argparse.Namespace) -> str:
 def override_import(ctx: Context, args: argparse.Namespace) -> str:
     """Add every override of an importer sidecar file that is not already in the table."""
     from oncall.overrides import OverrideError
+    from shared.timeutil import iso
 
     try:
         sidecar = json.loads(args.overrides_file.read_text(encoding="utf-8"))
@@ -311,18 +302,15 @@ def override_import(ctx: Context, args: argparse.Namespace) -> str:
         if rotation not in config.rotations or contact not in config.contacts:
             problems.append(f"overrides[{index}]: unknown rotation or contact {rotation}/{contact}")
             continue
-        key = (
-            rotation,
-            contact,
-            start.isoformat().replace("+00:00", "Z"),
-            end.isoformat().replace("+00:00", "Z"),
-        )
+        key = (rotation, contact, iso(start), iso(end))  # as the store writes them
         if key in existing:
             skipped += 1
             continue
         try:
             added.append(
-                overrides.add(rotation, contact, start, end, by=_by(args), now=datetime.now(UTC))
+                overrides.add(
+                    rotation, contact, start, end, by=operator_name(args), now=datetime.now(UTC)
+                )
             )
         except OverrideError as err:
             problems.append(f"overrides[{index}]: {err}")
