@@ -239,10 +239,10 @@ class IncidentRunbookStack(Stack):
                 ENV_HIGH_TOPIC: self.notifications.topics["high"].topic_arn,
                 ENV_MAX_ESCALATIONS: str(settings.max_escalations),
                 ENV_ECS_EVENTS_LOG_GROUP: self.ecs_task_events.log_group.log_group_name,
-                ENV_RESPONSE_CONFIG: self.oncall.config_asset.s3_object_url,
+                ENV_RESPONSE_CONFIG: self.oncall.config_object.uri,
                 ENV_ONCALL_TABLE: self.oncall.overrides_table.table_name,
                 ENV_CONTACT_TOPIC_PREFIX: contact_topic_prefix,
-                ENV_REMEDIATION_CONFIG: self.remediation_rules.asset.s3_object_url,
+                ENV_REMEDIATION_CONFIG: self.remediation_rules.uri,
                 ENV_REMEDIATION_ROLE: remediation_env.get(ENV_REMEDIATION_ROLE, ""),
             },
             log_retention=log_retention,
@@ -481,7 +481,7 @@ class IncidentRunbookStack(Stack):
         fns = self.functions
         oncall = self.oncall
         for step in ("classify", "create_channel", "engage", "escalate"):
-            oncall.grant_read_config(fns[step])
+            oncall.config_object.grant_read(fns[step])
         for step in ("engage", "escalate"):
             oncall.grant_page(fns[step])
             oncall.overrides_table.grant_read_data(fns[step])
@@ -582,7 +582,7 @@ class IncidentRunbookStack(Stack):
         CfnOutput(
             self,
             "ResponseConfigUri",
-            value=self.oncall.config_asset.s3_object_url,
+            value=self.oncall.config_object.uri,
             description="The compiled response declaration (contacts, rotations, plans)",
         )
         CfnOutput(

@@ -9,7 +9,6 @@ encrypted with the stack's key, and publishing is granted on exactly these topic
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import msgspec
@@ -17,12 +16,12 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from oncall.declaration import ResponseConfig, default_config, encode_config
 from remediation.rules import LoadedSection, RemediationConfig
+from stacks.config_object import ConfigObject
 from stacks.response_file import LoadedResponse, load_response_file
 from stacks.settings import Settings
 
@@ -100,10 +99,8 @@ class OnCall(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = config
-        folder = Path(tempfile.mkdtemp(prefix="incident-runbook-response-"))
-        (folder / CONFIG_FILE_NAME).write_bytes(encode_config(config))
-        self.config_asset = s3_assets.Asset(
-            self, "ResponseConfig", path=str(folder / CONFIG_FILE_NAME)
+        self.config_object = ConfigObject(
+            self, "ResponseConfig", body=encode_config(config), file_name=CONFIG_FILE_NAME
         )
 
         self.overrides_table = dynamodb.Table(
@@ -155,13 +152,3 @@ class OnCall(Construct):
         with ``grant_publish``."""
         for topic in self.contact_topics.values():
             topic.grant_publish(grantee)
-
-    def grant_read_config(self, grantee: iam.IGrantable) -> None:
-        """GetObject on the declaration's object only (the asset's own grant_read would
-        cover the whole asset bucket)."""
-        asset = self.config_asset
-        iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["s3:GetObject"],
-            resource_arns=[asset.bucket.arn_for_objects(asset.s3_object_key)],
-        )

@@ -18,19 +18,16 @@ read and stop executions of this account and region, and pass only this role, on
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import msgspec
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IConstruct
 
 from remediation.documents import DocumentSpec, Grant
 from remediation.rules import LoadedSection, RemediationConfig, encode_config
 from stacks import nag
+from stacks.config_object import ConfigObject
 
 ENV_AUTOMATION_ROLE = "REMEDIATION_ROLE_ARN"
 SSM_SERVICE = "ssm.amazonaws.com"
@@ -58,9 +55,8 @@ def compressed(config: RemediationConfig, factor: int) -> RemediationConfig:
     return msgspec.structs.replace(config, rules=rules)
 
 
-class RemediationRules(Construct):
-    """The compiled rules as an asset object the functions read (REMEDIATION_CONFIG_URI):
-    a file, not an environment variable, so they may outgrow Lambda's 4 KB of environment."""
+class RemediationRules(ConfigObject):
+    """The compiled rules as the object the functions read (REMEDIATION_CONFIG_URI)."""
 
     def __init__(
         self,
@@ -70,19 +66,9 @@ class RemediationRules(Construct):
         config: RemediationConfig,
         time_compression: int = 1,
     ) -> None:
-        super().__init__(scope, construct_id)
         self.config = compressed(config, time_compression)
-        folder = Path(tempfile.mkdtemp(prefix="incident-runbook-remediation-"))
-        (folder / CONFIG_FILE_NAME).write_bytes(encode_config(self.config))
-        self.asset = s3_assets.Asset(self, "Config", path=str(folder / CONFIG_FILE_NAME))
-
-    def grant_read(self, grantee: iam.IGrantable) -> None:
-        """GetObject on the rules' object only (not the whole asset bucket)."""
-        asset = self.asset
-        iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["s3:GetObject"],
-            resource_arns=[asset.bucket.arn_for_objects(asset.s3_object_key)],
+        super().__init__(
+            scope, construct_id, body=encode_config(self.config), file_name=CONFIG_FILE_NAME
         )
 
 
