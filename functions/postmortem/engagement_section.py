@@ -8,8 +8,6 @@ sent, failures included. Names and details came from the declaration and from AW
 
 from __future__ import annotations
 
-import msgspec
-
 from incidents.model import Incident
 from oncall import engagement as plan_runner
 from oncall.engagement import Engagement
@@ -29,11 +27,13 @@ _STATUS_WORDS = {
 
 
 def _engagement(incident: Incident) -> Engagement | None:
+    """The stored plan, or None (none ran, or its record is unreadable: the section is left
+    out rather than the postmortem failing)."""
     if not incident.engagement:
         return None
     try:
-        return msgspec.convert(incident.engagement, Engagement, strict=False)
-    except msgspec.ValidationError:
+        return plan_runner.load_engagement(incident.engagement)
+    except plan_runner.EngagementError:
         return None
 
 
